@@ -1,0 +1,32 @@
+# One target a chore. Every target installs what it needs into .venv first, so each works on a new machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install generate check-generated lint test demo bench docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,testing]'
+	touch $(STAMP)
+
+generate: install
+	$(PY) scripts/generate.py
+
+check-generated: install
+	$(PY) scripts/generate.py --check
+
+lint: install
+	$(PY) -m ruff check nai_sdk scripts tests
+	$(PY) -m ruff format --check nai_sdk scripts tests
+	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts
+
+test: check-generated lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
