@@ -28,5 +28,9 @@ lint: install
 test: check-generated lint
 	$(PY) -m pytest
 
+docs: install
+	$(PY) -m pip install --quiet -e '.[docs]'
+	$(PY) -m mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules build dist .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,8 @@ Importing this package is cheap: tokenizers, presets and the HTTP client load on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from nai_sdk.errors import (
     APIConnectionError,
     APIError,
@@ -38,6 +40,65 @@ from nai_sdk.errors import (
 
 __version__ = "0.1.0"
 
+# Names served on first access, so that `import nai_sdk` loads no tokenizer, preset, argon2 or HTTP stack.
+_LAZY: dict[str, str] = {
+    "access_key": "nai_sdk.crypto",
+    "encryption_key": "nai_sdk.crypto",
+    "Keystore": "nai_sdk.keystore",
+    "Document": "nai_sdk.content",
+    "UserObject": "nai_sdk.content",
+    "decode_document": "nai_sdk.content",
+    "decrypt_object": "nai_sdk.content",
+    "decrypt_objects": "nai_sdk.content",
+    "encode_document": "nai_sdk.content",
+    "encrypt_object": "nai_sdk.content",
+    "TextModel": "nai_sdk.models",
+    "ImageModel": "nai_sdk.models",
+    "get_model": "nai_sdk.models",
+    "get_image_model": "nai_sdk.models",
+    "Tokenizer": "nai_sdk.tokenizers",
+    "get_tokenizer": "nai_sdk.tokenizers",
+    "tokens_to_b64": "nai_sdk.tokenizers",
+    "b64_to_tokens": "nai_sdk.tokenizers",
+    "Preset": "nai_sdk.presets",
+    "GlobalSettings": "nai_sdk.presets",
+    "BanList": "nai_sdk.presets",
+    "BiasGroup": "nai_sdk.presets",
+    "build_request": "nai_sdk.presets",
+}
+
+if TYPE_CHECKING:
+    from nai_sdk.content import (
+        Document,
+        UserObject,
+        decode_document,
+        decrypt_object,
+        decrypt_objects,
+        encode_document,
+        encrypt_object,
+    )
+    from nai_sdk.crypto import access_key, encryption_key
+    from nai_sdk.keystore import Keystore
+    from nai_sdk.models import ImageModel, TextModel, get_image_model, get_model
+    from nai_sdk.presets import BanList, BiasGroup, GlobalSettings, Preset, build_request
+    from nai_sdk.tokenizers import Tokenizer, b64_to_tokens, get_tokenizer, tokens_to_b64
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nai_sdk' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -45,27 +106,50 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BanList",
+    "BiasGroup",
     "CompressionError",
     "ConfigurationError",
     "ConflictError",
     "CryptoError",
     "DecryptionError",
+    "Document",
     "DocumentError",
     "FormatError",
+    "GlobalSettings",
+    "ImageModel",
     "InternalServerError",
+    "Keystore",
     "KeystoreFormatError",
     "NotFoundError",
     "NovelAIError",
     "ObjectFormatError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "Preset",
     "PresetError",
     "RateLimitError",
     "StreamError",
+    "TextModel",
     "TokenEncodingError",
+    "Tokenizer",
     "TokenizerError",
     "UnknownModelError",
     "UnprocessableEntityError",
     "UploadRefusedError",
+    "UserObject",
     "__version__",
+    "access_key",
+    "b64_to_tokens",
+    "build_request",
+    "decode_document",
+    "decrypt_object",
+    "decrypt_objects",
+    "encode_document",
+    "encrypt_object",
+    "encryption_key",
+    "get_image_model",
+    "get_model",
+    "get_tokenizer",
+    "tokens_to_b64",
 ]

@@ -1,0 +1,34 @@
+"""A local NovelAI for tests: :class:`FakeNovelAI` serves NovelAI's routes on loopback from an in-memory state.
+
+Needs the optional extra ``nai-sdk[testing]`` (Starlette, uvicorn, sse-starlette). Nothing in the SDK proper
+imports this package.
+
+    with FakeNovelAI(default_tier=3) as server:
+        client = NovelAI(base_url=server.base_url, ...)
+
+Faults can be injected per request (``X-Fake-Fault: status=429;retry-after=1``) or per server
+(``server.inject("/ai/generate", status=429, retry_after=1, times=3)``); see :mod:`nai_sdk.testing._faults`.
+Run it standalone with ``python -m nai_sdk.testing --port 8080 --state state.json``.
+"""
+
+from ._app import ApiError, FakeConfig, build_app
+from ._faults import FAULT_HEADER, Fault, parse_fault
+from ._server import FakeNovelAI
+from ._state import OBJECT_TYPES, TIERS, Account, FakeState
+from ._textgen import TEXT_MODELS, TextModel
+
+__all__ = [
+    "FAULT_HEADER",
+    "OBJECT_TYPES",
+    "TEXT_MODELS",
+    "TIERS",
+    "Account",
+    "ApiError",
+    "FakeConfig",
+    "FakeNovelAI",
+    "FakeState",
+    "Fault",
+    "TextModel",
+    "build_app",
+    "parse_fault",
+]

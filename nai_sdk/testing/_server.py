@@ -1,0 +1,239 @@
+"""FakeNovelAI: the fake served by uvicorn on loopback, in a thread of the test process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from ._app import FakeConfig, build_app
+from ._faults import Fault, FaultInjector, install_log_filter
+from ._state import TIERS, Account, FakeState, new_id
+
+__all__ = ["FakeNovelAI"]
+
+_START_TIMEOUT = 10.0
+
+
+class FakeNovelAI:
+    """A local NovelAI: a real HTTP server on 127.0.0.1 answering for the api, text and image hosts at once.
+
+    Example:
+        >>> with FakeNovelAI(default_tier=3) as server:  # doctest: +SKIP
+        ...     httpx.post(server.base_url + "/user/login", json={"key": key})
+
+    ``async with FakeNovelAI() as server:`` works the same way; the server runs in its own thread either way, so
+    a test's event loop never serves requests.
+
+    Args:
+        default_tier: Subscription tier (0 Paper, 1 Tablet, 2 Scroll, 3 Opus) of every new account; None (the
+            default) gives new accounts no subscription, so AI routes answer 402 as NovelAI does.
+        latency: Seconds added before every request.
+        seed: Mixed into every generation (text, images, modules).
+        state_file: JSON file the state is loaded from (if it exists) and saved to after every change.
+        host: Interface to listen on.
+        port: Port to listen on; 0 picks a free one.
+        log_level: uvicorn's log level.
+    """
+
+    def __init__(
+        self,
+        *,
+        default_tier: int | None = None,
+        latency: float = 0.0,
+        seed: int = 0,
+        state_file: str | os.PathLike[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+    ) -> None:
+        if default_tier is not None and default_tier not in TIERS:
+            raise ValueError(f"default_tier must be one of {sorted(TIERS)} or None")
+        self.state_file = Path(state_file) if state_file is not None else None
+        self.state = (
+            FakeState.load(self.state_file) if self.state_file is not None and self.state_file.exists() else FakeState()
+        )
+        self.faults = FaultInjector()
+        self.config = FakeConfig(default_tier=default_tier, seed=seed, state_file=self.state_file)
+        self.app = build_app(self.state, self.config, self.faults, latency)
+        self._host = host
+        self._port = port
+        self._log_level = log_level
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (known once started)."""
+        if self._socket is None:
+            raise RuntimeError("the server is not running")
+        port: int = self._socket.getsockname()[1]
+        return port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``: use it as the base URL of every NovelAI host."""
+        return f"http://{self._host}:{self.port}"
+
+    def start(self) -> None:
+        """Start serving in a background thread; returns once the server accepts connections.
+
+        Raises:
+            RuntimeError: Already running, or the server did not come up within 10 seconds.
+        """
+        if self._thread is not None:
+            raise RuntimeError("the server is already running")
+        install_log_filter()
+        # Binding the socket here (not in uvicorn) makes the port known before the thread starts. The explicit
+        # IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and without
+        # it Nagle + delayed ACKs add 40 ms to every response sent in two writes (headers, then body).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self._host, self._port))
+        sock.listen(128)
+        config = uvicorn.Config(
+            self.app,
+            log_level=self._log_level,
+            lifespan="off",
+            access_log=False,
+            # An open SSE stream must not keep stop() waiting.
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="FakeNovelAI", daemon=True)
+        self._socket, self._server, self._thread = sock, server, thread
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("FakeNovelAI did not start")
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        """Stop the server, wait for its thread and save the state (if a state file was given)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+        self.save()
+
+    def save(self) -> None:
+        """Write the state to the state file now (a no-op without one)."""
+        if self.state_file is not None:
+            self.state.save(self.state_file)
+
+    def __enter__(self) -> FakeNovelAI:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> FakeNovelAI:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+    # -- helpers for tests ----------------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        path: str,
+        *,
+        method: str | None = None,
+        times: int = 1,
+        status: int | None = None,
+        retry_after: float | None = None,
+        message: str | None = None,
+        latency: float = 0.0,
+        drop_after_bytes: int | None = None,
+        drop_mid_stream: int | None = None,
+        slow_stream: float = 0.0,
+    ) -> Fault:
+        """Make the next ``times`` requests matching ``path`` misbehave (for clients that cannot set headers).
+
+        Args:
+            path: Request path, or an ``fnmatch`` pattern such as ``/user/objects/*``.
+            method: Only requests with this method (default: any).
+            times: How many requests the fault applies to.
+            status: Answer this status (an ``ApiError`` body) instead of handling the request.
+            retry_after: ``Retry-After`` seconds of that answer.
+            message: Message of that answer.
+            latency: Seconds to wait first.
+            drop_after_bytes: Close the connection after this many body bytes.
+            drop_mid_stream: Close the connection after this many body chunks (SSE events).
+            slow_stream: Seconds to wait before each body chunk (SSE event).
+
+        Returns:
+            The queued fault.
+        """
+        fault = Fault(
+            status=status,
+            retry_after=retry_after,
+            message=message,
+            latency=latency,
+            drop_after_bytes=drop_after_bytes,
+            drop_mid_stream=drop_mid_stream,
+            slow_stream=slow_stream,
+        )
+        self.faults.add(path, fault, method=method, times=times)
+        return fault
+
+    def add_account(
+        self, access_key: str | None = None, *, email: str | None = None, tier: int | None = None, days: int = 30
+    ) -> tuple[Account, str]:
+        """Create an account directly, skipping registration.
+
+        Args:
+            access_key: Its access key (default: 64 random characters).
+            email: Its cleartext e-mail.
+            tier: Subscription tier to grant (default: the server's ``default_tier``).
+            days: Length of that subscription.
+
+        Returns:
+            The account and a bearer token for it.
+        """
+        key = access_key if access_key is not None else secrets.token_urlsafe(48)[:64]
+        with self.state.lock:
+            if self.state.account_by_key(key) is not None:
+                raise ValueError("an account with this access key exists")
+            account = Account(id=new_id(), access_key=key, email=email)
+            chosen = tier if tier is not None else self.config.default_tier
+            if chosen is not None:
+                account.grant(chosen, days)
+            self.state.accounts[account.id] = account
+            token = self.state.issue_token(account)
+        return account, token
+
+    def add_giftkey(self, tier: int = 3, days: int = 30, key: str | None = None) -> str:
+        """Mint a gift key that ``/user/subscription/bind`` (or registration) redeems once for ``tier``."""
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {sorted(TIERS)}")
+        gift = key if key is not None else secrets.token_hex(12)
+        with self.state.lock:
+            self.state.giftkeys[gift] = {"tier": tier, "days": days, "usedBy": None}
+        return gift
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._socket is not None else "stopped"
+        return f"<FakeNovelAI {where}: {len(self.state.accounts)} accounts>"
