@@ -26,13 +26,6 @@ INVALID = {"X-Test-Invalid": "1"}
 
 # (method, path template, status) the spec does not declare but the fake answers, with why.
 KNOWN_GAPS = {
-    # The real service answers 404 for an unknown id; the spec declares it for PATCH/DELETE only.
-    ("GET", "/user/objects/{type}/{id}", 404): "spec omits 404",
-    # A stale changeIndex is refused rather than silently overwriting; the spec declares no 409 for the keystore.
-    ("PUT", "/user/keystore", 409): "spec omits 409",
-    # Validation errors; the spec declares no 400 for these operations.
-    ("GET", "/user/objects/{type}", 400): "spec omits 400 (unknown object type)",
-    ("POST", "/ai/generate-voice", 400): "spec omits 400",
     # Opus (WebM) voice output is not implemented by the fake.
     ("POST", "/ai/generate-voice", 501): "fake does not implement Opus",
     # Deliberately unimplemented routes.
