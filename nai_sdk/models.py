@@ -1,0 +1,366 @@
+"""The registry of NovelAI models: one record per model, in one place.
+
+Everything that differs between models and that a client needs to know lives here: the API value, the host that
+serves it, the tokenizer, the token width of the base64 token format, the context size per subscription tier, the
+preamble for an empty context and the default preset. To add a model, add one `TextModel` (or `ImageModel`) to
+`_TEXT_MODELS` (or `_IMAGE_MODELS`) below; nothing else has to change.
+
+Sources (each value below names the one it comes from):
+
+* [lib] novelai-api 0.34.1 (PyPI, MIT), as pinned by the project's vectors (`tests/data/vectors/tokens.json`,
+  `presets.json`) and described in the project's FORMATS.md §4-§5: model values, tokenizers, widths, preambles,
+  hosts, success statuses, default presets.
+* [spec] NovelAI's OpenAPI document (`AiGenerateRequest.model` and `AiGenerateImageRequest.model` enums).
+* [st] SillyTavern's NovelAI page, https://docs.sillytavern.app/usage/api-connections/novelai/ ("Context Size"):
+  Kayra Tablet 3072, Scroll 6144, Opus 8192; Clio 8192 on all tiers; Erato 8192, Opus only.
+
+Context sizes that no source gives are left out of `context_tokens` rather than guessed.
+
+Not listed: NovelAI's GLM-based text model, because no source available to this project gives its API value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, Literal
+
+import attrs
+
+from nai_sdk.errors import UnknownModelError
+
+__all__ = [
+    "IMAGE_MODELS",
+    "TEXT_MODELS",
+    "TIERS",
+    "ImageModel",
+    "TextModel",
+    "get_image_model",
+    "get_model",
+]
+
+#: Subscription tiers, lowest first, as the keys of `TextModel.context_tokens`.
+TIERS: Final = ("paper", "tablet", "scroll", "opus")
+
+API_URL: Final = "https://api.novelai.net"
+TEXT_URL: Final = "https://text.novelai.net"
+
+
+def _frozen_mapping(value: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType(dict(value))
+
+
+def _preset_folder(model_id: str) -> str:
+    return "presets_" + model_id.replace("-", "_")
+
+
+@attrs.frozen
+class TextModel:
+    """A NovelAI text generation model.
+
+    Attributes:
+        id: the value sent as `model` in a generation request, e.g. `"kayra-v1"`.
+        name: the name NovelAI shows, e.g. `"Kayra"`.
+        host: `"text"` for models served by https://text.novelai.net, `"api"` for https://api.novelai.net.
+        tokenizer: the name of the tokenizer (see `nai_sdk.tokenizers.get_tokenizer`).
+        token_width: bytes per token in the base64 token format of `input` and `output` (little-endian).
+        context_tokens: the context size per subscription tier (`TIERS`), where a source gives it; a tier that
+            is missing is unknown or cannot use the model.
+        preamble: what NovelAI's own client puts in an empty context: text, a token list (Genji, whose preamble
+            cannot be produced by its tokenizer from text), `""` for none, or None where none is documented.
+        default_preset: the name of the model's default official preset, or None where NovelAI ships none.
+        preset_folder: the folder of the model's official presets (the model id with `-` turned into `_`).
+        bos_token: the token NovelAI expects at the start of a prompt, and only there (never in ban lists,
+            biases or stop sequences); None when the model takes none.
+        aliases: other names accepted by `get_model` (matched case-insensitively), the first being the model's
+            lower-cased name.
+        deprecated: NovelAI lists the model as legacy, or has retired it.
+        success_status: the HTTP status of a successful generation (200 on the text host, 201 on the API host).
+    """
+
+    id: str
+    name: str
+    host: Literal["api", "text"]
+    tokenizer: str
+    token_width: int
+    context_tokens: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    preamble: str | tuple[int, ...] | None = None
+    default_preset: str | None = None
+    preset_folder: str = attrs.field(default=attrs.Factory(lambda self: _preset_folder(self.id), takes_self=True))
+    bos_token: int | None = None
+    aliases: tuple[str, ...] = ()
+    deprecated: bool = False
+    success_status: int = attrs.field(
+        default=attrs.Factory(lambda self: 200 if self.host == "text" else 201, takes_self=True)
+    )
+
+    @property
+    def base_url(self) -> str:
+        """The URL of the service that runs this model's generation endpoints."""
+        return TEXT_URL if self.host == "text" else API_URL
+
+    @property
+    def max_token(self) -> int:
+        """The largest token id the base64 token format of this model can carry."""
+        return (1 << (8 * self.token_width)) - 1
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@attrs.frozen
+class ImageModel:
+    """A NovelAI image generation model.
+
+    Attributes:
+        id: the value sent as `model` in an image request, e.g. `"nai-diffusion-3"`.
+        name: a readable name.
+        tokenizer: `"clip"` for the v1 models, whose prompts are CLIP-tokenized; None where this SDK has no
+            tokenizer for the model (v2 and later; v4 prompts would need T5).
+        version: the generation of the model (1, 2, 3, 4, 4.5).
+        inpainting: the model is the inpainting variant of another.
+        base: for an inpainting model, the id of the model it inpaints for.
+        aliases: other names accepted by `get_image_model` (case-insensitive).
+    """
+
+    id: str
+    name: str
+    tokenizer: str | None
+    version: float
+    inpainting: bool = False
+    base: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.id
+
+
+# The context sizes of [st]; Erato is Opus only.
+_KAYRA_CONTEXT = {"tablet": 3072, "scroll": 6144, "opus": 8192}
+_CLIO_CONTEXT = {"paper": 8192, "tablet": 8192, "scroll": 8192, "opus": 8192}
+_ERATO_CONTEXT = {"opus": 8192}
+
+_TEXT_MODELS: tuple[TextModel, ...] = (
+    TextModel(
+        id="llama-3-erato-v1",
+        name="Erato",
+        host="text",
+        tokenizer="llama3",
+        token_width=4,
+        context_tokens=_ERATO_CONTEXT,
+        # [lib]; NovelAI's client is said to use <|reserved_special_token_81|> when the context is not full.
+        preamble="<|endoftext|>",
+        # [lib] ships five Erato presets but no default.txt.
+        default_preset=None,
+        bos_token=128000,
+        aliases=("erato", "llama-3-erato"),
+    ),
+    TextModel(
+        id="kayra-v1",
+        name="Kayra",
+        host="text",
+        tokenizer="nerdstash_v2",
+        token_width=2,
+        context_tokens=_KAYRA_CONTEXT,
+        # No preamble: NovelAI starts Kayra stories with its "special_openings" module instead [lib].
+        preamble="",
+        default_preset="Carefree",
+        aliases=("kayra",),
+    ),
+    TextModel(
+        id="clio-v1",
+        name="Clio",
+        host="api",
+        tokenizer="nerdstash_v1",
+        token_width=2,
+        context_tokens=_CLIO_CONTEXT,
+        preamble="[ Author: Various ]\n[ Prologue ]\n",
+        default_preset="Vingt-Un",
+        aliases=("clio",),
+    ),
+    TextModel(
+        id="krake-v2",
+        name="Krake",
+        host="api",
+        tokenizer="pile",
+        token_width=2,
+        preamble="<|endoftext|>[ Prologue ]\n",
+        default_preset="Blue Lighter",
+        aliases=("krake",),
+        deprecated=True,
+    ),
+    TextModel(
+        id="euterpe-v2",
+        name="Euterpe",
+        host="api",
+        tokenizer="gpt2",
+        token_width=2,
+        preamble="\n***\n",
+        default_preset="Genesis",
+        aliases=("euterpe",),
+        deprecated=True,
+    ),
+    TextModel(
+        id="6B-v4",
+        name="Sigurd",
+        host="api",
+        tokenizer="gpt2",
+        token_width=2,
+        preamble="⁂\n",
+        default_preset="Storywriter",
+        aliases=("sigurd",),
+        deprecated=True,
+    ),
+    TextModel(
+        id="genji-jp-6b-v2",
+        name="Genji",
+        host="api",
+        tokenizer="gpt2-genji",
+        token_width=2,
+        # "]\n\n" as tokens: the tokenizer would merge the newlines, a combination the model never saw [lib].
+        preamble=(60, 198, 198),
+        default_preset="Genji Default",
+        aliases=("genji",),
+        deprecated=True,
+    ),
+    TextModel(
+        id="genji-python-6b",
+        name="Snek",
+        host="api",
+        tokenizer="gpt2",
+        token_width=2,
+        preamble="<|endoftext|>\n",
+        default_preset="Storywriter",
+        aliases=("snek",),
+        deprecated=True,
+    ),
+    TextModel(
+        id="hypebot",
+        name="HypeBot",
+        host="api",
+        tokenizer="gpt2",
+        token_width=2,
+        default_preset="Default",
+        aliases=(),
+    ),
+    TextModel(
+        id="infillmodel",
+        name="Inline",
+        host="api",
+        tokenizer="gpt2",
+        token_width=2,
+        default_preset="Default",
+        aliases=("inline",),
+    ),
+)
+
+_IMAGE_MODELS: tuple[ImageModel, ...] = (
+    ImageModel("safe-diffusion", "NAI Diffusion Anime V1 (Curated)", "clip", 1, aliases=("anime-curated",)),
+    ImageModel("nai-diffusion", "NAI Diffusion Anime V1 (Full)", "clip", 1, aliases=("anime-full",)),
+    ImageModel("nai-diffusion-furry", "NAI Diffusion Furry V1", "clip", 1, aliases=("furry",)),
+    ImageModel(
+        "safe-diffusion-inpainting", "NAI Diffusion Anime V1 (Curated) Inpainting", "clip", 1, True, "safe-diffusion"
+    ),
+    ImageModel(
+        "nai-diffusion-inpainting", "NAI Diffusion Anime V1 (Full) Inpainting", "clip", 1, True, "nai-diffusion"
+    ),
+    ImageModel(
+        "furry-diffusion-inpainting", "NAI Diffusion Furry V1 Inpainting", "clip", 1, True, "nai-diffusion-furry"
+    ),
+    ImageModel("nai-diffusion-2", "NAI Diffusion Anime V2", None, 2, aliases=("anime-v2",)),
+    ImageModel("nai-diffusion-3", "NAI Diffusion Anime V3", None, 3, aliases=("anime-v3",)),
+    ImageModel("nai-diffusion-3-inpainting", "NAI Diffusion Anime V3 Inpainting", None, 3, True, "nai-diffusion-3"),
+    ImageModel("nai-diffusion-furry-3", "NAI Diffusion Furry V3", None, 3, aliases=("furry-v3",)),
+    ImageModel(
+        "nai-diffusion-furry-3-inpainting", "NAI Diffusion Furry V3 Inpainting", None, 3, True, "nai-diffusion-furry-3"
+    ),
+    # Renamed from "preview" to "curated" by NovelAI, the API value stayed [lib].
+    ImageModel(
+        "nai-diffusion-4-curated-preview",
+        "NAI Diffusion V4 Curated",
+        None,
+        4,
+        aliases=("anime-v4-curated", "nai-diffusion-4-curated"),
+    ),
+    ImageModel("nai-diffusion-4-full", "NAI Diffusion V4 Full", None, 4, aliases=("anime-v4-full",)),
+    ImageModel(
+        "nai-diffusion-4-curated-inpainting",
+        "NAI Diffusion V4 Curated Inpainting",
+        None,
+        4,
+        True,
+        "nai-diffusion-4-curated-preview",
+    ),
+    ImageModel(
+        "nai-diffusion-4-full-inpainting", "NAI Diffusion V4 Full Inpainting", None, 4, True, "nai-diffusion-4-full"
+    ),
+    ImageModel("nai-diffusion-4-5-curated", "NAI Diffusion V4.5 Curated", None, 4.5, aliases=("anime-v4.5-curated",)),
+    ImageModel("nai-diffusion-4-5-full", "NAI Diffusion V4.5 Full", None, 4.5, aliases=("anime-v4.5-full",)),
+)
+
+
+def _index(models: tuple[TextModel, ...] | tuple[ImageModel, ...]) -> dict[str, str]:
+    """Every accepted lower-cased name -> model id; fails on a clash, so a bad registry cannot import."""
+    index: dict[str, str] = {}
+    for model in models:
+        names = {model.id.lower(), *(alias.lower() for alias in model.aliases)}
+        if isinstance(model, TextModel):
+            names.add(model.name.lower())
+        for name in names:
+            if index.setdefault(name, model.id) != model.id:
+                raise RuntimeError(f"model name {name!r} names both {index[name]!r} and {model.id!r}")
+    return index
+
+
+#: Every text model by id, in NovelAI's order (newest first).
+TEXT_MODELS: Final[Mapping[str, TextModel]] = MappingProxyType({m.id: m for m in _TEXT_MODELS})
+#: Every image model by id.
+IMAGE_MODELS: Final[Mapping[str, ImageModel]] = MappingProxyType({m.id: m for m in _IMAGE_MODELS})
+
+_TEXT_NAMES: Final = _index(_TEXT_MODELS)
+_IMAGE_NAMES: Final = _index(_IMAGE_MODELS)
+
+
+def get_model(model: str | TextModel) -> TextModel:
+    """The text model with this id, name or alias.
+
+    Args:
+        model: an API value (`"kayra-v1"`), a name or alias (`"Kayra"`, `"erato"`), any case; or a `TextModel`,
+            returned as it is.
+
+    Returns:
+        The model's record.
+
+    Raises:
+        UnknownModelError: no text model has that name.
+    """
+    if isinstance(model, TextModel):
+        return model
+    if isinstance(model, str):
+        model_id = _TEXT_NAMES.get(model.lower())
+        if model_id is not None:
+            return TEXT_MODELS[model_id]
+        if model.lower() in _IMAGE_NAMES:
+            raise UnknownModelError(f"{model!r} is an image model, not a text model")
+    raise UnknownModelError(f"unknown text model {model!r}; known: {', '.join(TEXT_MODELS)}")
+
+
+def get_image_model(model: str | ImageModel) -> ImageModel:
+    """The image model with this id or alias.
+
+    Args:
+        model: an API value (`"nai-diffusion-3"`) or an alias, any case; or an `ImageModel`, returned as it is.
+
+    Returns:
+        The model's record.
+
+    Raises:
+        UnknownModelError: no image model has that name.
+    """
+    if isinstance(model, ImageModel):
+        return model
+    if isinstance(model, str):
+        model_id = _IMAGE_NAMES.get(model.lower())
+        if model_id is not None:
+            return IMAGE_MODELS[model_id]
+    raise UnknownModelError(f"unknown image model {model!r}; known: {', '.join(IMAGE_MODELS)}")
