@@ -42,6 +42,8 @@ __version__ = "0.1.0"
 
 # Names served on first access, so that `import nai_sdk` loads no tokenizer, preset, argon2 or HTTP stack.
 _LAZY: dict[str, str] = {
+    "NovelAI": "nai_sdk._client",
+    "AsyncNovelAI": "nai_sdk._client",
     "access_key": "nai_sdk.crypto",
     "encryption_key": "nai_sdk.crypto",
     "Keystore": "nai_sdk.keystore",
@@ -68,6 +70,7 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from nai_sdk._client import AsyncNovelAI, NovelAI
     from nai_sdk.content import (
         Document,
         UserObject,
@@ -104,6 +107,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncNovelAI",
     "AuthenticationError",
     "BadRequestError",
     "BanList",
@@ -122,6 +126,7 @@ __all__ = [
     "Keystore",
     "KeystoreFormatError",
     "NotFoundError",
+    "NovelAI",
     "NovelAIError",
     "ObjectFormatError",
     "PaymentRequiredError",
