@@ -21,12 +21,15 @@ check-generated: install
 	$(PY) scripts/generate.py --check
 
 lint: install
-	$(PY) -m ruff check nai_sdk scripts tests
-	$(PY) -m ruff format --check nai_sdk scripts tests
-	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts
+	$(PY) -m ruff check nai_sdk scripts tests examples
+	$(PY) -m ruff format --check nai_sdk scripts tests examples
+	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples
 
 test: check-generated lint
 	$(PY) -m pytest
+
+demo: install
+	$(PY) -m nai_sdk.demo
 
 docs: install
 	$(PY) -m pip install --quiet -e '.[docs]'

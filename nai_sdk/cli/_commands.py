@@ -1,0 +1,374 @@
+"""The subcommands of `nai`, one function each: `(args) -> exit code`.
+
+Heavy modules (the HTTP client, tokenizers, presets, the fake server) are imported inside the functions, so that
+`nai --help` and a typo cost only argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nai_sdk.cli._auth import make_client, read_password, resolve_credentials, token_of
+from nai_sdk.cli._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
+from nai_sdk.cli._progress import ProgressBar
+
+if TYPE_CHECKING:
+    from nai_sdk.content import UserObject
+    from nai_sdk.presets import Preset
+
+__all__ = ["COMMANDS"]
+
+#: The object types sanity-check reads, in the order NovelAI's client lists them.
+_OBJECT_TYPES = ("stories", "storycontent", "aimodules", "presets", "shelf")
+_ENCRYPTED = frozenset({"stories", "storycontent", "aimodules"})
+
+
+def _out(text: str = "") -> None:
+    print(text, file=sys.stdout)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _read_input(value: str, args: argparse.Namespace) -> str:
+    """`value`, or all of stdin for `-` (which cannot also carry the password)."""
+    if value != "-":
+        return value
+    if getattr(args, "password_stdin", False):
+        raise CliError("stdin cannot carry both the input (-) and the password (--password-stdin)", EXIT_USAGE)
+    return sys.stdin.read()
+
+
+# --- no network ---------------------------------------------------------------------------------------------------
+
+
+def access_key(args: argparse.Namespace) -> int:
+    from nai_sdk import _constants as c
+    from nai_sdk import crypto
+
+    email = args.email or os.environ.get(c.ENV_USERNAME) or None
+    if email is None:
+        raise CliError(f"pass --email (or set {c.ENV_USERNAME})", EXIT_USAGE)
+    if args.lowercase_email:
+        email = email.lower()
+    _out(crypto.access_key(email, read_password(args, email)))
+    return EXIT_OK
+
+
+def decode(args: argparse.Namespace) -> int:
+    from nai_sdk.tokenizers import b64_to_tokens, get_tokenizer
+
+    data = _read_input(args.data, args).strip()
+    tokens = b64_to_tokens(data, args.model)
+    text = get_tokenizer(args.model).decode(tokens)
+    if args.json:
+        _out(json.dumps({"model": args.model, "tokens": tokens, "text": text}, ensure_ascii=False))
+    else:
+        _out(f"tokens ({len(tokens)}): {tokens}")
+        _out(f"text: {text}")
+    return EXIT_OK
+
+
+def tokenize(args: argparse.Namespace) -> int:
+    from nai_sdk.errors import UnknownModelError
+    from nai_sdk.tokenizers import get_tokenizer, tokens_to_b64
+
+    text = _read_input(args.text, args)
+    tokens = get_tokenizer(args.model).encode(text, add_bos=args.bos)
+    b64: str | None
+    try:
+        b64 = tokens_to_b64(tokens, args.model)
+    except UnknownModelError:
+        # A tokenizer name or an image model: no generation request carries these tokens, so no base64 form.
+        b64 = None
+    if args.json:
+        _out(json.dumps({"model": args.model, "tokens": tokens, "count": len(tokens), "b64": b64}))
+    else:
+        _out(f"tokens: {tokens}")
+        _out(f"count: {len(tokens)}")
+        _out(f"b64: {b64 if b64 is not None else '(only for text models)'}")
+    return EXIT_OK
+
+
+# --- account ------------------------------------------------------------------------------------------------------
+
+
+def login(args: argparse.Namespace) -> int:
+    credentials = resolve_credentials(args, "password")
+    with make_client(args, credentials) as nai:
+        nai.login()
+        _out(token_of(nai))
+    return EXIT_OK
+
+
+def sanity_check(args: argparse.Namespace) -> int:
+    from nai_sdk.errors import CryptoError, FormatError
+
+    credentials = resolve_credentials(args, "password")
+    checked = failed = 0
+    with make_client(args, credentials) as nai:
+        try:
+            keystore = nai.storage.keystore()
+        except (CryptoError, FormatError) as exc:
+            keystore_ok = False
+            failed += 1
+            _out(f"keystore: FAILED: {type(exc).__name__}: {exc}")
+        else:
+            keystore_ok = True
+            _out(f"keystore: ok ({len(keystore)} keys)")
+        for object_type in _OBJECT_TYPES:
+            if object_type in _ENCRYPTED and not keystore_ok:
+                _out(f"{object_type}: skipped: encrypted with keys from the keystore, which did not open")
+                continue
+            objects = nai.storage.objects(object_type)
+            bad = [(obj, reason) for obj in objects if (reason := _problem(obj)) is not None]
+            checked += len(objects)
+            failed += len(bad)
+            status = "ok" if not bad else f"{len(bad)} FAILED"
+            _out(f"{object_type}: {len(objects)} objects, {status}")
+            for obj, reason in bad:
+                _out(f"  FAILED {object_type} {obj.id or '(no id)'}: {reason}")
+            if args.verbose:
+                for obj in objects:
+                    if _problem(obj) is None:
+                        _out(f"  ok {object_type} {obj.id}{_title_of(obj)}")
+    if failed:
+        _out(f"sanity check FAILED: {failed} problem(s) in {checked} objects and the keystore")
+        return EXIT_FAILURE
+    _out(f"sanity check passed: the keystore and all {checked} objects decrypt")
+    return EXIT_OK
+
+
+def _problem(obj: UserObject) -> str | None:
+    """Why an object is unreadable (its decryption error, or a story document that does not decode), or None."""
+    from nai_sdk.errors import NovelAIError
+
+    if obj.error is not None:
+        return f"{type(obj.error).__name__}: {obj.error}"
+    if obj.type == "storycontent":
+        try:
+            obj.document()
+        except NovelAIError as exc:
+            return f"its document does not decode: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _title_of(obj: UserObject) -> str:
+    title = obj.data.get("title") if obj.data else None
+    return f" ({title!r})" if isinstance(title, str) else ""
+
+
+# --- generation ---------------------------------------------------------------------------------------------------
+
+
+def _parameters(pairs: list[str]) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--param takes KEY=VALUE, got {pair!r}", EXIT_USAGE)
+        try:
+            parameters[key] = json.loads(raw)
+        except ValueError:
+            parameters[key] = raw
+    return parameters
+
+
+def generate(args: argparse.Namespace) -> int:
+    from nai_sdk.models import get_model
+    from nai_sdk.presets import Preset
+
+    model = get_model(args.model)  # before asking for a password: a typo is a usage error
+    preset: Preset | str | None = args.preset
+    if args.preset_file is not None:
+        preset = Preset.from_file(args.preset_file)
+    elif args.preset is not None:
+        preset = Preset.official(model, args.preset)
+    parameters = _parameters(args.param)
+    if args.max_length is not None:
+        parameters["max_length"] = args.max_length
+    prompt = _read_input(args.prompt, args)
+    credentials = resolve_credentials(args, "token")
+    with make_client(args, credentials) as nai:
+        if args.no_stream:
+            text = nai.text.generate(prompt, model, preset, **parameters).text
+            sys.stdout.write(text)
+        else:
+            text = ""
+            try:
+                with nai.text.stream(prompt, model, preset, **parameters) as stream:
+                    for piece in stream:
+                        text += piece.text
+                        sys.stdout.write(piece.text)
+                        sys.stdout.flush()
+            finally:
+                # A stream cut halfway still ends its line, so the error message starts on a line of its own.
+                if text and not text.endswith("\n"):
+                    sys.stdout.write("\n")
+                    text += "\n"
+        if not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def image(args: argparse.Namespace) -> int:
+    from nai_sdk.images import V3Params, V4Params, V45Params
+    from nai_sdk.models import get_image_model
+
+    model = get_image_model(args.model)
+    if model.inpainting:
+        raise CliError(f"{model.id} is an inpainting model: it needs an image and a mask (use the SDK)", EXIT_USAGE)
+    params_class = V45Params if model.version >= 4.5 else V4Params if model.version >= 4 else V3Params
+    try:
+        params = params_class(
+            width=args.width,
+            height=args.height,
+            steps=args.steps,
+            scale=args.scale,
+            seed=args.seed,
+            n_samples=args.samples,
+            negative_prompt=args.negative,
+        )
+    except (ValueError, TypeError) as exc:
+        raise CliError(f"invalid image settings: {exc}", EXIT_USAGE) from exc
+    credentials = resolve_credentials(args, "token")
+    with make_client(args, credentials) as nai:
+        result = nai.image.generate(args.prompt, params, model=model.id)
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, picture in enumerate(result.images):
+        name = f"nai-{result.seed}-{index}.png" if result.seed is not None else picture.name
+        _out(str(picture.save(folder / name)))
+    _err(f"{len(result.images)} image(s) saved, seed {result.seed}")
+    return EXIT_OK
+
+
+# --- stories ------------------------------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def _file_name(title: str | None, object_id: str) -> str:
+    slug = _UNSAFE.sub("-", title or "").strip("-.")[:40]
+    safe_id = _UNSAFE.sub("-", object_id) or "no-id"
+    return f"{slug}-{safe_id}.json" if slug else f"{safe_id}.json"
+
+
+def download(args: argparse.Namespace) -> int:
+    credentials = resolve_credentials(args, "password")
+    bar = ProgressBar(enabled=not args.no_progress)
+    with make_client(args, credentials) as nai:
+        stories = nai.storage.stories(progress=lambda kind, done, total: bar.update(f"downloading {kind}", done, total))
+    bar.finish()
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for index, story in enumerate(stories, 1):
+        errors = []
+        if story.story.error is not None:
+            errors.append(f"story: {type(story.story.error).__name__}: {story.story.error}")
+        if story.content is None:
+            errors.append("content: the story's content object is missing")
+        elif story.content.error is not None:
+            errors.append(f"content: {type(story.content.error).__name__}: {story.content.error}")
+        record = {
+            "id": story.id,
+            "title": story.title,
+            "story": story.story.data,
+            "content": story.content.data if story.content is not None else None,
+            "errors": errors,
+        }
+        path = folder / _file_name(story.title, story.id)
+        path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        bar.update("writing stories", index, len(stories))
+        if errors:
+            failed += 1
+            bar.finish()
+            _err(f"nai: story {story.id}: {'; '.join(errors)}")
+    bar.finish()
+    _out(f"saved {len(stories)} stories to {folder}")
+    if failed:
+        _err(f"nai: {failed} of {len(stories)} stories could not be read completely (see their 'errors')")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+# --- fake server --------------------------------------------------------------------------------------------------
+
+
+def fake_server(args: argparse.Namespace) -> int:
+    try:
+        from nai_sdk.testing import FakeNovelAI
+    except ModuleNotFoundError as exc:
+        raise CliError(
+            f"the fake server needs the testing extra ({exc.name} is missing): pip install 'nai-sdk[testing]'"
+        ) from exc
+    from nai_sdk import crypto
+
+    password = read_password(args, args.account) if args.account else None
+    try:
+        server = FakeNovelAI(
+            default_tier=None if args.no_subscription else args.default_tier,
+            latency=args.latency,
+            seed=args.seed,
+            state_file=args.state,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"cannot read the state file {args.state}: {exc}") from exc
+    if args.account and password is not None:
+        key = crypto.access_key(args.account, password)
+        if server.state.account_by_key(key) is None:
+            server.add_account(key, email=args.account)
+            server.save()
+    try:
+        server.start()
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (from `kill` or a supervisor) stops the server cleanly, which saves the state.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        _out(f"FakeNovelAI listening on {server.base_url}")
+        sys.stdout.flush()
+        _err(f"  export NAI_BASE_URL={server.base_url}")
+        if args.account:
+            _err(f"  account: {args.account} (with the password given)")
+        _err("  state: " + (str(args.state) if args.state else "in memory only (pass --state FILE to keep it)"))
+        _err("  stop with Ctrl-C")
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "access-key": access_key,
+    "login": login,
+    "sanity-check": sanity_check,
+    "decode": decode,
+    "tokenize": tokenize,
+    "generate": generate,
+    "image": image,
+    "download": download,
+    "fake-server": fake_server,
+}

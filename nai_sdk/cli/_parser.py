@@ -1,0 +1,262 @@
+"""The argument parser of `nai`: every subcommand, its options and its help. Imports nothing heavy."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Final
+
+__all__ = ["DEFAULT_IMAGE_MODEL", "DEFAULT_TEXT_MODEL", "build_parser"]
+
+DEFAULT_TEXT_MODEL: Final = "erato"
+DEFAULT_IMAGE_MODEL: Final = "nai-diffusion-4-5-full"
+
+_DESCRIPTION = """\
+nai: NovelAI from the command line (nai-sdk).
+
+Compute your access key, log in, check that all your stories decrypt, download them, tokenize text, generate
+text and images, or run a local fake NovelAI to try all of it without an account."""
+
+_EPILOG = """\
+getting started (no account needed):
+  NAI_PASSWORD=secret nai fake-server --account me@example.com &   # a local NovelAI on port 8080
+  export NAI_BASE_URL=http://127.0.0.1:8080 NAI_USERNAME=me@example.com NAI_PASSWORD=secret
+  nai login                      # prints an access token
+  nai generate "The lantern swung in the wind"
+  nai tokenize erato "Hello world"
+
+credentials (options win over the environment):
+  --token / NAI_TOKEN            an access token or a persistent API token (pst-...)
+  --email / NAI_USERNAME         the account e-mail, with a password from --password, --password-stdin,
+                                 NAI_PASSWORD, or a prompt when run in a terminal
+  Reading stories (sanity-check, download) needs the e-mail and password: the keystore key comes from them.
+  Secrets are never printed, except what access-key and login are asked to print.
+
+servers: --base-url / NAI_BASE_URL sets all three hosts; --api-base-url, --text-base-url, --image-base-url
+  (NAI_API_BASE_URL, NAI_TEXT_BASE_URL, NAI_IMAGE_BASE_URL) set one each.
+
+exit codes:
+  0  success
+  1  the command failed (sanity-check found unreadable data, the server refused a request, ...)
+  2  usage error: bad arguments, unknown model or preset, bad base64 input
+  3  authentication: no credentials, wrong e-mail or password, refused token
+  4  connection: the server could not be reached or timed out
+  130 interrupted (Ctrl-C)
+
+Errors are one line on stderr; add --debug to see the traceback. Run `nai COMMAND --help` for each command."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the hand-wrapped description and epilog, and shows defaults where they are set."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=118)
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS: a subparser's default would otherwise overwrite `nai --debug generate ...`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and HTTP logging"
+    )
+    return common
+
+
+def _email_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    group = parser.add_argument_group("account")
+    group.add_argument("-e", "--email", metavar="EMAIL", help="the account e-mail (default: $NAI_USERNAME)")
+    group.add_argument(
+        "--password",
+        metavar="PASSWORD",
+        help="the password (default: $NAI_PASSWORD, else a prompt; visible to other users in `ps`, prefer those)",
+    )
+    group.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    group.add_argument(
+        "--lowercase-email",
+        action="store_true",
+        help="lower-case the e-mail first, as NovelAI's web client does (for addresses typed with capitals)",
+    )
+    return group
+
+
+def _server_options(parser: argparse.ArgumentParser, *, token: bool = True) -> None:
+    account = _email_options(parser)
+    if token:
+        account.add_argument(
+            "--token", metavar="TOKEN", help="an access token or persistent API token (default: $NAI_TOKEN)"
+        )
+    group = parser.add_argument_group("server")
+    group.add_argument("--base-url", metavar="URL", help="base URL of all three hosts (default: $NAI_BASE_URL)")
+    group.add_argument("--api-base-url", metavar="URL", help="the main API (default: https://api.novelai.net)")
+    group.add_argument("--text-base-url", metavar="URL", help="text generation (default: https://text.novelai.net)")
+    group.add_argument("--image-base-url", metavar="URL", help="images (default: https://image.novelai.net)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="per request (default: $NAI_TIMEOUT or 120)")
+    group.add_argument(
+        "--max-retries", type=int, metavar="N", help="retries after a failure (default: $NAI_MAX_RETRIES or 2)"
+    )
+
+
+def _sub(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    epilog: str,
+    common: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    return subparsers.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog="examples:\n" + epilog,
+        formatter_class=_Formatter,
+        parents=[common],
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `nai` and all its subcommands; `args.command` names the subcommand chosen."""
+    from nai_sdk import __version__
+
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="nai", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=_Formatter, parents=[common]
+    )
+    parser.add_argument("--version", action="version", version=f"nai-sdk {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    p = _sub(
+        subparsers,
+        "access-key",
+        "print the 64-character access key of an e-mail and password (computed locally, nothing is sent)",
+        "  nai access-key --email me@example.com          # asks for the password\n"
+        "  NAI_PASSWORD=... nai access-key -e me@example.com",
+        common,
+    )
+    _email_options(p)
+
+    p = _sub(
+        subparsers,
+        "login",
+        "log in with the e-mail and password and print an access token (valid for about 30 days)",
+        "  nai login -e me@example.com\n"
+        "  export NAI_TOKEN=$(nai login -e me@example.com --password-stdin < password.txt)",
+        common,
+    )
+    _server_options(p, token=False)
+
+    p = _sub(
+        subparsers,
+        "sanity-check",
+        "download and decrypt everything (keystore, stories, story content, modules, presets, shelves) "
+        "and report what fails and why; exits 1 if anything failed",
+        "  nai sanity-check -e me@example.com\n  nai sanity-check --verbose          # also list every object",
+        common,
+    )
+    _server_options(p)
+    p.add_argument("-v", "--verbose", action="store_true", help="list every object, not only the failures")
+
+    p = _sub(
+        subparsers,
+        "decode",
+        "decode base64 token data (a generation's `output`) into token ids and text",
+        '  nai decode erato AAEAAAIAAAA=\n  nai decode kayra "$(cat output.b64)" --json',
+        common,
+    )
+    p.add_argument("model", help="the text model (erato, kayra, clio, ...)")
+    p.add_argument("data", help="the base64 token data; - reads it from stdin")
+    p.add_argument("--json", action="store_true", help='print {"tokens": [...], "text": ...} as JSON')
+
+    p = _sub(
+        subparsers,
+        "tokenize",
+        "tokenize text with a model's tokenizer: token ids, count and the base64 form NovelAI expects",
+        '  nai tokenize erato "The lantern swung in the wind."\n  nai tokenize kayra - < chapter.txt --json',
+        common,
+    )
+    p.add_argument("model", help="a text model (erato, kayra, ...) or a tokenizer name (nerdstash_v2, llama3, ...)")
+    p.add_argument("text", help="the text; - reads it from stdin")
+    p.add_argument("--bos", action="store_true", help="add the model's beginning-of-text token (prompts only)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = _sub(
+        subparsers,
+        "generate",
+        "generate text and stream it to the terminal as it arrives",
+        f'  nai generate "The lantern swung in the wind"           # {DEFAULT_TEXT_MODEL}, its default preset\n'
+        '  nai generate -m kayra --preset Carefree --max-length 100 "Once upon a time"\n'
+        "  nai generate --param temperature=1.2 --param min_length=10 - < prompt.txt",
+        common,
+    )
+    _server_options(p)
+    p.add_argument("prompt", help="the prompt; - reads it from stdin")
+    p.add_argument("-m", "--model", default=DEFAULT_TEXT_MODEL, help="the text model (default: %(default)s)")
+    preset = p.add_mutually_exclusive_group()
+    preset.add_argument("--preset", metavar="NAME", help="an official preset of the model (default: its default one)")
+    preset.add_argument("--preset-file", metavar="FILE", help="a .preset file exported from NovelAI")
+    p.add_argument("--max-length", type=int, metavar="TOKENS", help="the most tokens to generate")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any generation parameter (VALUE is read as JSON when it parses, else as text); repeatable",
+    )
+    p.add_argument("--no-stream", action="store_true", help="wait for the whole text instead of streaming it")
+
+    p = _sub(
+        subparsers,
+        "image",
+        "generate images from a prompt and save the PNGs into a folder",
+        '  nai image "a lantern on a river at night" -o pictures\n'
+        '  nai image "a snowy landscape" --seed 42 --samples 2 --width 1024 --height 1024',
+        common,
+    )
+    _server_options(p)
+    p.add_argument("prompt", help="the prompt")
+    p.add_argument("-o", "--out", default=".", metavar="DIR", help="folder for the PNG files (default: %(default)s)")
+    p.add_argument("-m", "--model", default=DEFAULT_IMAGE_MODEL, help="the image model (default: %(default)s)")
+    p.add_argument("--width", type=int, default=832, help="multiple of 64 (default: %(default)s)")
+    p.add_argument("--height", type=int, default=1216, help="multiple of 64 (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=28, help="sampling steps (default: %(default)s)")
+    p.add_argument("--scale", type=float, default=5.0, help="prompt guidance (default: %(default)s)")
+    p.add_argument("--seed", type=int, help="the seed (default: random, printed)")
+    p.add_argument("--samples", type=int, default=1, help="images to make (default: %(default)s)")
+    p.add_argument("--negative", default="", metavar="TEXT", help="what the image must not show")
+
+    p = _sub(
+        subparsers,
+        "download",
+        "download every story with its content, decrypted, as one JSON file per story (progress on stderr)",
+        "  nai download -o my-stories\n  nai download -o backup --no-progress 2> errors.log",
+        common,
+    )
+    _server_options(p)
+    p.add_argument("-o", "--out", default="novelai-stories", metavar="DIR", help="folder (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+    p = _sub(
+        subparsers,
+        "fake-server",
+        "run a local fake NovelAI (FakeNovelAI) until Ctrl-C, to try the SDK and this CLI without an account",
+        "  nai fake-server --state fake.json --account me@example.com     # asks for the account's password\n"
+        "  nai fake-server --port 0             # any free port; the first line printed gives the URL",
+        common,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8080, help="port, 0 for any free one (default: %(default)s)")
+    p.add_argument("--state", metavar="FILE", help="JSON file the state is loaded from and saved to")
+    p.add_argument(
+        "--default-tier",
+        type=int,
+        choices=(0, 1, 2, 3),
+        default=3,
+        help="subscription of new accounts: 0 Paper .. 3 Opus (default: %(default)s)",
+    )
+    p.add_argument("--no-subscription", action="store_true", help="new accounts get no subscription (402 on AI)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added before every request")
+    p.add_argument("--seed", type=int, default=0, help="seed mixed into every generation (default: %(default)s)")
+    p.add_argument("--account", metavar="EMAIL", help="create this account (if missing), with the password given")
+    p.add_argument("--password", metavar="PASSWORD", help="password of --account (default: $NAI_PASSWORD or a prompt)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password of --account from stdin")
+    p.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
+
+    return parser
