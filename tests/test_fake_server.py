@@ -578,3 +578,14 @@ def test_standalone_module_with_a_state_file(tmp_path: Path) -> None:
     assert 0 == status
     saved = json.loads(state.read_text())
     assert [new_key("standalone")] == [a["access_key"] for a in saved["accounts"]]
+
+
+def test_port_in_use_raises_without_leaking_the_socket() -> None:
+    # In-process on purpose: a leaked socket is a ResourceWarning, which filterwarnings=error turns into a failure.
+    import gc
+
+    with FakeNovelAI() as running:
+        second = FakeNovelAI(port=running.port)
+        with pytest.raises(OSError):
+            second.start()
+        gc.collect()

@@ -98,9 +98,14 @@ class FakeNovelAI:
         # IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and without
         # it Nagle + delayed ACKs add 40 ms to every response sent in two writes (headers, then body).
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
-        sock.listen(128)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+            sock.listen(128)
+        except OSError:
+            # A port in use must not leak the socket (a ResourceWarning, an error under filterwarnings=error).
+            sock.close()
+            raise
         config = uvicorn.Config(
             self.app,
             log_level=self._log_level,
