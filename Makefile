@@ -21,15 +21,18 @@ check-generated: install
 	$(PY) scripts/generate.py --check
 
 lint: install
-	$(PY) -m ruff check nai_sdk scripts tests examples
-	$(PY) -m ruff format --check nai_sdk scripts tests examples
-	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples
+	$(PY) -m ruff check nai_sdk scripts tests examples bench
+	$(PY) -m ruff format --check nai_sdk scripts tests examples bench
+	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples bench/run.py bench/make_corpus.py bench/_proto.py bench/worker_ours.py
 
 test: check-generated lint
 	$(PY) -m pytest
 
 demo: install
 	$(PY) -m nai_sdk.demo
+
+bench: install
+	$(PY) bench/run.py
 
 docs: install
 	$(PY) -m pip install --quiet -e '.[docs]'
