@@ -1,0 +1,74 @@
+"""Named defaults of the HTTP client, in one place.
+
+Configuration precedence is: constructor argument, then the environment variable named here, then the constant.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_BACKOFF_INITIAL",
+    "DEFAULT_BACKOFF_MAX",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_IMAGE_URL",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_KEEPALIVE",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_RETRY_AFTER_CAP",
+    "DEFAULT_TEXT_URL",
+    "DEFAULT_TIMEOUT",
+    "ENV_API_URL",
+    "ENV_BASE_URL",
+    "ENV_HTTP_BACKEND",
+    "ENV_IMAGE_URL",
+    "ENV_MAX_RETRIES",
+    "ENV_PASSWORD",
+    "ENV_TEXT_URL",
+    "ENV_TIMEOUT",
+    "ENV_TOKEN",
+    "ENV_USERNAME",
+    "USER_AGENT",
+]
+
+#: The main API: account, storage, modules, voice and the older text models.
+DEFAULT_API_URL: Final = "https://api.novelai.net"
+#: The text generation service (Kayra, Erato).
+DEFAULT_TEXT_URL: Final = "https://text.novelai.net"
+#: The image generation service.
+DEFAULT_IMAGE_URL: Final = "https://image.novelai.net"
+
+#: Seconds to wait for any one network operation (read, write, pool). Image and long text generations answer only
+#: when done, which can take tens of seconds under load, hence the generous value.
+DEFAULT_TIMEOUT: Final = 120.0
+#: Seconds to wait for a TCP/TLS connection: a host that does not answer this fast is unlikely to answer at all.
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+
+#: Retries after the first attempt (so at most three attempts).
+DEFAULT_MAX_RETRIES: Final = 2
+#: Backoff before the first retry, in seconds; doubled for each further retry, with jitter.
+DEFAULT_BACKOFF_INITIAL: Final = 0.5
+#: The largest computed backoff, in seconds.
+DEFAULT_BACKOFF_MAX: Final = 8.0
+#: The largest server `Retry-After` hint that is honoured as given; longer hints are cut to this many seconds.
+DEFAULT_RETRY_AFTER_CAP: Final = 60.0
+
+#: Connection pool limits, shared by the three hosts.
+DEFAULT_MAX_CONNECTIONS: Final = 100
+DEFAULT_MAX_KEEPALIVE: Final = 20
+
+USER_AGENT: Final = "nai-sdk/0.1.0"
+
+ENV_TOKEN: Final = "NAI_TOKEN"
+ENV_USERNAME: Final = "NAI_USERNAME"
+ENV_PASSWORD: Final = "NAI_PASSWORD"
+#: Sets the three base URLs at once (a local fake server, a proxy), unless a per-host one is given.
+ENV_BASE_URL: Final = "NAI_BASE_URL"
+ENV_API_URL: Final = "NAI_API_BASE_URL"
+ENV_TEXT_URL: Final = "NAI_TEXT_BASE_URL"
+ENV_IMAGE_URL: Final = "NAI_IMAGE_BASE_URL"
+ENV_TIMEOUT: Final = "NAI_TIMEOUT"
+ENV_MAX_RETRIES: Final = "NAI_MAX_RETRIES"
+#: `aiohttp` (default) or `httpx`: the transport of AsyncNovelAI.
+ENV_HTTP_BACKEND: Final = "NAI_HTTP_BACKEND"

@@ -1,0 +1,502 @@
+"""Sending requests: transports, the retry policy and the mapping of failures onto `nai_sdk.errors`.
+
+Every request is described by the generated code (`nai_client.api.<tag>.<operation>._get_kwargs`), sent as an
+`httpx.Request` through the transport shared by the three hosts, and a successful answer is parsed by the
+generated `_parse_response`. The generated `sync_detailed`/`asyncio_detailed` are not called directly: they would
+hand error bodies to the generated parsers (which fail on a non-JSON 502 page from a proxy), offer no place for
+retries or streaming, and go through httpx's client layer, which costs more than the transport itself (`_Hosts`).
+
+The decisions (retry or not, how long to wait, which error) are pure functions; `SyncHTTP` and `AsyncHTTP` are two
+thin I/O loops over them, written side by side so that they cannot drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import attrs
+import httpx
+
+from nai_sdk import _constants as c
+from nai_sdk._config import Backoff, ClientOptions, Host, HttpBackend
+from nai_sdk.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    StreamError,
+    status_error_class,
+)
+
+if TYPE_CHECKING:
+    from nai_client import Client
+
+__all__ = [
+    "AsyncHTTP",
+    "Call",
+    "Kind",
+    "SyncHTTP",
+    "connection_error",
+    "make_async_transport",
+    "make_sync_transport",
+    "never_reached_server",
+    "retry_delay",
+    "status_error",
+    "stream_error",
+]
+
+logger = logging.getLogger("nai_sdk")
+
+_HOSTS: tuple[Host, ...] = ("api", "text", "image")
+
+
+class Kind(enum.Enum):
+    """How safe a request is to send twice; decides which failures are retried.
+
+    * `IDEMPOTENT` (GET, PUT, DELETE, login): any connection error, 408, 429 and 5xx.
+    * `UNSAFE` (other writes): only failures that prove the server did not act: a connection that was never made,
+      408 (the server gave up waiting for the request) and 429 (refused).
+    * `GENERATION` (anything that spends Anlas or quota): only a connection that was never made and 429.
+    """
+
+    IDEMPOTENT = "idempotent"
+    UNSAFE = "unsafe"
+    GENERATION = "generation"
+
+
+#: What a call returns: the generated parser's model, the raw bytes, decoded JSON, or nothing.
+Result: TypeAlias = Literal["parsed", "content", "json", "none"]
+
+
+@attrs.frozen
+class Call:
+    """One request, described without doing any I/O.
+
+    Attributes:
+        op: the generated endpoint module (`nai_client.api.<tag>.<operation>`).
+        kwargs: the arguments of its `_get_kwargs`.
+        host: which service receives it.
+        kind: its retry class.
+        auth: send the bearer token.
+        result: what the caller gets back.
+    """
+
+    op: Any
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+    host: Host = "api"
+    kind: Kind = Kind.IDEMPOTENT
+    auth: bool = True
+    result: Result = "parsed"
+
+
+# --- pure decisions -------------------------------------------------------------------------------------------
+
+
+def _origin(exc: BaseException) -> BaseException:
+    """The aiohttp exception behind an httpx one raised by httpx-aiohttp, else the exception itself."""
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        return cause
+    return exc
+
+
+def never_reached_server(exc: BaseException) -> bool:
+    """True when the request provably never left the client: no connection was ever made for it.
+
+    httpx-aiohttp maps every `aiohttp.ClientConnectionError`, including a server that hung up after reading the
+    request, onto `httpx.ConnectTimeout`, so its original exception decides.
+    """
+    origin = _origin(exc)
+    if type(origin).__module__.startswith("aiohttp"):
+        import aiohttp
+
+        return isinstance(origin, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    return isinstance(origin, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    origin = _origin(exc)
+    if type(origin).__module__.startswith("aiohttp"):
+        return isinstance(origin, TimeoutError)
+    return isinstance(origin, httpx.TimeoutException)
+
+
+def _describe(method: str, url: str) -> str:
+    return f"{method.upper()} {url}"
+
+
+def connection_error(exc: BaseException, method: str, url: str) -> APIConnectionError:
+    """The error for a request that got no answer (raise it `from exc`)."""
+    origin = _origin(exc)
+    detail = f"{type(origin).__name__}: {origin}" if str(origin) else type(origin).__name__
+    if _is_timeout(exc):
+        return APITimeoutError(f"{_describe(method, url)} timed out ({detail})")
+    return APIConnectionError(f"{_describe(method, url)} failed: {detail}")
+
+
+def stream_error(exc: BaseException) -> APIError:
+    """The error for a stream whose connection failed after it started (raise it `from exc`)."""
+    if _is_timeout(exc):
+        return APITimeoutError("the stream stalled: no data before the read timeout")
+    origin = _origin(exc)
+    return StreamError(f"the stream was cut before its final event ({type(origin).__name__})")
+
+
+def _message_of(body: Any) -> str | None:
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message:
+            return message
+        # NestJS validation errors carry a list of messages.
+        if isinstance(message, list) and message and all(isinstance(m, str) for m in message):
+            return "; ".join(message)
+    return None
+
+
+def status_error(response: httpx.Response) -> APIStatusError:
+    """The typed error for a non-2xx response whose body has been read."""
+    content = response.content
+    body: Any = None
+    if content:
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = content.decode("utf-8", "replace")
+    message = _message_of(body)
+    if message is None:
+        try:
+            message = response.reason_phrase or HTTPStatus(response.status_code).phrase
+        except ValueError:
+            message = "unknown status"
+    cls = status_error_class(response.status_code)
+    return cls(message, status_code=response.status_code, body=body, headers=dict(response.headers))
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """The server's wait hint in seconds: `retry-after-ms`, then `Retry-After` as seconds or an HTTP date."""
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _backoff(attempt: int, backoff: Backoff) -> float:
+    delay = min(backoff.initial * (2.0**attempt), backoff.maximum)
+    # Full jitter would let many clients retry at once after a shared outage; removing up to a quarter keeps the
+    # waits spread while still growing.
+    return delay * (1.0 - 0.25 * random.random())
+
+
+def retry_delay(
+    kind: Kind,
+    attempt: int,
+    options: ClientOptions,
+    *,
+    response: httpx.Response | None = None,
+    exc: BaseException | None = None,
+) -> float | None:
+    """How long to wait before retrying, or None to give up.
+
+    Args:
+        kind: the retry class of the request.
+        attempt: retries already made (0 after the first attempt failed).
+        options: supplies `max_retries` and `backoff`.
+        response: the failed response, if one came back.
+        exc: the transport error, if none did.
+    """
+    if attempt >= options.max_retries:
+        return None
+    if exc is not None:
+        if kind is Kind.IDEMPOTENT or never_reached_server(exc):
+            return _backoff(attempt, options.backoff)
+        return None
+    if response is None:
+        return None
+    status = response.status_code
+    if status == 429:
+        pass
+    elif status == 408:
+        if kind is Kind.GENERATION:
+            return None
+    elif status >= 500:
+        if kind is not Kind.IDEMPOTENT:
+            return None
+    else:
+        return None
+    hint = _retry_after(response.headers)
+    if hint is not None:
+        return min(hint, options.backoff.retry_after_cap)
+    return _backoff(attempt, options.backoff)
+
+
+def _parse(call: Call, client: Client, response: httpx.Response) -> Any:
+    try:
+        if call.result == "parsed":
+            return call.op._parse_response(client=client, response=response)
+        if call.result == "content":
+            return response.content
+        if call.result == "json":
+            return response.json() if response.content else None
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # A 2xx whose body does not match the spec: say so instead of leaking a parser's KeyError.
+        request = response.request
+        raise APIError(f"unexpected answer to {_describe(request.method, request.url.path)}: {exc!r}") from exc
+
+
+def _log_retry(request: httpx.Request, delay: float, attempt: int, reason: str) -> None:
+    logger.info(
+        "retrying %s in %.2fs (retry %d) after %s", _describe(request.method, request.url.path), delay, attempt, reason
+    )
+
+
+# --- transports -----------------------------------------------------------------------------------------------
+
+
+def _limits() -> httpx.Limits:
+    return httpx.Limits(max_connections=c.DEFAULT_MAX_CONNECTIONS, max_keepalive_connections=c.DEFAULT_MAX_KEEPALIVE)
+
+
+def make_sync_transport() -> httpx.BaseTransport:
+    """The pooled transport shared by the three hosts of a `NovelAI`."""
+    return httpx.HTTPTransport(limits=_limits())
+
+
+def make_async_transport(backend: HttpBackend) -> httpx.AsyncBaseTransport:
+    """The pooled transport shared by the three hosts of an `AsyncNovelAI`.
+
+    Args:
+        backend: `"aiohttp"` (httpx-aiohttp: the httpx API over aiohttp's connection pool, about 5x less overhead
+            per request than httpx's own pool) or `"httpx"` (httpx's pure-Python pool, no aiohttp dependency).
+    """
+    if backend == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return AiohttpTransport(limits=_limits())
+    return httpx.AsyncHTTPTransport(limits=_limits())
+
+
+def _client_headers(options: ClientOptions) -> dict[str, str]:
+    return {"User-Agent": c.USER_AGENT, "Accept": "application/json", **options.headers}
+
+
+class _Hosts:
+    """Prebuilt request parts per host: built once per client (and per `with_options`), never per request.
+
+    Requests are built here and handed straight to the shared transport, so httpx's client layer (merging the
+    base URL, default headers and cookies into every request, parsing the URL several times) is skipped: measured,
+    it halves the request rate of an AsyncNovelAI over aiohttp. Everything else is httpx's own API (`Request`,
+    `Response`, the transport), and the generated `Client` of each host is what the generated parsers receive.
+    """
+
+    def __init__(self, options: ClientOptions) -> None:
+        from nai_client import Client
+
+        self.options = options
+        self.headers = _client_headers(options)
+        self.extensions: dict[str, Any] = {"timeout": options.timeout.as_dict()}
+        self.bases: dict[Host, str] = {host: options.url(host) for host in _HOSTS}
+        self.clients: dict[Host, Client] = {
+            host: Client(base_url=self.bases[host], timeout=options.timeout) for host in _HOSTS
+        }
+        self._urls: dict[str, httpx.URL] = {}
+
+    def build(self, call: Call, auth: str | None) -> httpx.Request:
+        kwargs = call.op._get_kwargs(**call.kwargs)
+        headers = self.headers.copy()
+        extra = kwargs.get("headers")
+        if extra:
+            headers.update(extra)
+        if auth is not None:
+            headers["Authorization"] = auth
+        target = self.bases[call.host] + kwargs["url"]
+        url = self._urls.get(target)
+        if url is None:
+            url = httpx.URL(target)
+            # Paths with object ids are many; keep the cache of parsed URLs small.
+            if len(self._urls) < 512:
+                self._urls[target] = url
+        return httpx.Request(
+            kwargs["method"],
+            url,
+            params=kwargs.get("params"),
+            json=kwargs.get("json"),
+            content=kwargs.get("content"),
+            data=kwargs.get("data"),
+            files=kwargs.get("files"),
+            headers=headers,
+            extensions=self.extensions,
+        )
+
+
+def _log_response(request: httpx.Request, status: int) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("%s %s -> %d", request.method, request.url.path, status)
+
+
+# --- I/O loops ------------------------------------------------------------------------------------------------
+
+
+class SyncHTTP:
+    """Sends `Call`s for a `NovelAI` over one transport shared by the three hosts."""
+
+    def __init__(self, options: ClientOptions, transport: httpx.BaseTransport) -> None:
+        self.options = options
+        self.transport = transport
+        self.hosts = _Hosts(options)
+
+    def _attempts(self, call: Call, auth: str | None) -> httpx.Response:
+        """Sends until a 2xx (returned open) or a final failure (raised); the retry loop of `send`/`open_stream`."""
+        request = self.hosts.build(call, auth)
+        attempt = 0
+        while True:
+            try:
+                response = self.transport.handle_request(request)
+                response.request = request
+            except httpx.TransportError as exc:
+                delay = retry_delay(call.kind, attempt, self.options, exc=exc)
+                if delay is None:
+                    raise connection_error(exc, request.method, request.url.path) from exc
+                _log_retry(request, delay, attempt + 1, type(exc).__name__)
+            else:
+                _log_response(request, response.status_code)
+                if 200 <= response.status_code < 300:
+                    return response
+                try:
+                    response.read()
+                except httpx.TransportError as exc:
+                    raise connection_error(exc, request.method, request.url.path) from exc
+                finally:
+                    response.close()
+                delay = retry_delay(call.kind, attempt, self.options, response=response)
+                if delay is None:
+                    raise status_error(response)
+                _log_retry(request, delay, attempt + 1, f"status {response.status_code}")
+            time.sleep(delay)
+            attempt += 1
+            if request.stream is not None and not isinstance(request.stream, httpx.ByteStream):
+                request = self.hosts.build(call, auth)
+
+    def send(self, call: Call, auth: str | None) -> Any:
+        """Sends `call` with retries and returns its result.
+
+        Raises:
+            APIStatusError: a non-2xx answer (the subclass of its status).
+            APIConnectionError: no answer, or the answer was cut.
+        """
+        response = self._attempts(call, auth)
+        try:
+            response.read()
+        except httpx.TransportError as exc:
+            raise connection_error(exc, response.request.method, response.request.url.path) from exc
+        finally:
+            response.close()
+        return _parse(call, self.hosts.clients[call.host], response)
+
+    def open_stream(self, call: Call, auth: str | None) -> httpx.Response:
+        """Sends `call` with retries and returns the open 2xx response; the caller reads and closes it."""
+        return self._attempts(call, auth)
+
+    @property
+    def raw_errors(self) -> tuple[type[BaseException], ...]:
+        """The exception types of this transport that mean "the connection failed"."""
+        return (httpx.TransportError,)
+
+    def close(self) -> None:
+        """Closes the shared transport."""
+        self.transport.close()
+
+
+class AsyncHTTP:
+    """Sends `Call`s for an `AsyncNovelAI`; the asynchronous twin of `SyncHTTP`, line for line."""
+
+    def __init__(self, options: ClientOptions, transport: httpx.AsyncBaseTransport) -> None:
+        self.options = options
+        self.transport = transport
+        self.hosts = _Hosts(options)
+        # aiohttp raises a few errors that httpx-aiohttp does not map onto httpx ones (a malformed status line);
+        # they must not escape raw either.
+        self._raw_errors: tuple[type[BaseException], ...] = (httpx.TransportError,)
+        if type(transport).__module__.startswith("httpx_aiohttp"):
+            import aiohttp
+
+            self._raw_errors = (httpx.TransportError, aiohttp.ClientError)
+
+    async def _attempts(self, call: Call, auth: str | None) -> httpx.Response:
+        """Sends until a 2xx (returned open) or a final failure (raised) (see `SyncHTTP._attempts`)."""
+        request = self.hosts.build(call, auth)
+        attempt = 0
+        while True:
+            try:
+                response = await self.transport.handle_async_request(request)
+                response.request = request
+            except self._raw_errors as exc:
+                delay = retry_delay(call.kind, attempt, self.options, exc=exc)
+                if delay is None:
+                    raise connection_error(exc, request.method, request.url.path) from exc
+                _log_retry(request, delay, attempt + 1, type(exc).__name__)
+            else:
+                _log_response(request, response.status_code)
+                if 200 <= response.status_code < 300:
+                    return response
+                try:
+                    await response.aread()
+                except self._raw_errors as exc:
+                    raise connection_error(exc, request.method, request.url.path) from exc
+                finally:
+                    await response.aclose()
+                delay = retry_delay(call.kind, attempt, self.options, response=response)
+                if delay is None:
+                    raise status_error(response)
+                _log_retry(request, delay, attempt + 1, f"status {response.status_code}")
+            await asyncio.sleep(delay)
+            attempt += 1
+            if request.stream is not None and not isinstance(request.stream, httpx.ByteStream):
+                request = self.hosts.build(call, auth)
+
+    async def send(self, call: Call, auth: str | None) -> Any:
+        """Sends `call` with retries and returns its result (see `SyncHTTP.send`)."""
+        response = await self._attempts(call, auth)
+        try:
+            await response.aread()
+        except self._raw_errors as exc:
+            raise connection_error(exc, response.request.method, response.request.url.path) from exc
+        finally:
+            await response.aclose()
+        return _parse(call, self.hosts.clients[call.host], response)
+
+    async def open_stream(self, call: Call, auth: str | None) -> httpx.Response:
+        """Sends `call` with retries and returns the open 2xx response (see `SyncHTTP.open_stream`)."""
+        return await self._attempts(call, auth)
+
+    @property
+    def raw_errors(self) -> tuple[type[BaseException], ...]:
+        """The exception types of this transport that mean "the connection failed"."""
+        return self._raw_errors
+
+    async def aclose(self) -> None:
+        """Closes the shared transport."""
+        await self.transport.aclose()

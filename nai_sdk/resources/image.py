@@ -1,0 +1,113 @@
+"""Images: generation (v3, v4, v4.5), upscaling, annotation and tag suggestions (`nai.image`)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import attrs
+
+from nai_sdk.images import Image, ImageParams, ImageResult, V45Params, images_from_zip
+from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
+from nai_sdk.resources._ops import op
+
+__all__ = ["AsyncImages", "Images", "TagSuggestion"]
+
+
+@attrs.frozen
+class TagSuggestion:
+    """A tag NovelAI suggests for a prompt.
+
+    Attributes:
+        tag: the tag.
+        count: how many images of the training set carry it.
+        confidence: how well it matches, 0..1.
+    """
+
+    tag: str
+    count: int
+    confidence: float
+
+
+def _generate_flow(prompt: str, params: ImageParams, model: str | None) -> Flow[ImageResult]:
+    body = params.to_request(prompt, model)
+    data = yield Call(
+        op("POST", "/ai/generate-image"), {"body": Body(body)}, host="image", kind=Kind.GENERATION, result="content"
+    )
+    return ImageResult(images=images_from_zip(data), seed=body["parameters"].get("seed"))
+
+
+def _upscale_flow(image: bytes, width: int, height: int, scale: int) -> Flow[Image]:
+    body = {"image": base64.b64encode(image).decode("ascii"), "width": width, "height": height, "scale": scale}
+    data = yield Call(op("POST", "/ai/upscale"), {"body": Body(body)}, kind=Kind.GENERATION, result="content")
+    return images_from_zip(data)[0]
+
+
+def _annotate_flow(image: bytes, model: str, parameters: dict[str, Any]) -> Flow[Image]:
+    body = {"model": model, "parameters": {"image": base64.b64encode(image).decode("ascii"), **parameters}}
+    data = yield Call(op("POST", "/ai/annotate-image"), {"body": Body(body)}, kind=Kind.GENERATION, result="content")
+    return images_from_zip(data)[0]
+
+
+def _suggest_flow(prompt: str, model: str) -> Flow[list[TagSuggestion]]:
+    answer = yield Call(
+        op("GET", "/ai/generate-image/suggest-tags"), {"model": model, "prompt": prompt}, host="image", result="json"
+    )
+    tags = answer.get("tags", []) if isinstance(answer, dict) else []
+    return [
+        TagSuggestion(str(t.get("tag", "")), int(t.get("count", 0)), float(t.get("confidence", 0.0)))
+        for t in tags
+        if isinstance(t, dict)
+    ]
+
+
+class Images(Resource):
+    """Images (`nai.image`)."""
+
+    def generate(self, prompt: str, params: ImageParams | None = None, *, model: str | None = None) -> ImageResult:
+        """Generates images; the parameter class picks the model generation (see `nai_sdk.images`).
+
+        Args:
+            prompt: the prompt.
+            params: `V3Params`, `V4Params` or `V45Params` (default: `V45Params()`), with `image=`/`mask=` for
+                img2img and inpainting.
+            model: a model id other than the parameter class's default (e.g. `nai-diffusion-4-5-curated`).
+
+        Returns:
+            The PNG images, unzipped.
+        """
+        return self._client._run(_generate_flow(prompt, params or V45Params(), model))
+
+    def upscale(self, image: bytes, width: int, height: int, *, scale: int = 4) -> Image:
+        """Upscales a PNG of `width` x `height` by `scale` (2 or 4)."""
+        return self._client._run(_upscale_flow(image, width, height, scale))
+
+    def annotate(self, image: bytes, model: str = "canny", **parameters: Any) -> Image:
+        """Runs a ControlNet annotator (`canny`, `hed`, `midas`, `mlsd`, `openpose`, ...) on a PNG."""
+        return self._client._run(_annotate_flow(image, model, parameters))
+
+    def suggest_tags(self, prompt: str, model: str = "nai-diffusion-4-5-full") -> list[TagSuggestion]:
+        """Tags that complete the last one of `prompt`."""
+        return self._client._run(_suggest_flow(prompt, model))
+
+
+class AsyncImages(AsyncResource):
+    """Images (`nai.image` of `AsyncNovelAI`); see `Images`."""
+
+    async def generate(
+        self, prompt: str, params: ImageParams | None = None, *, model: str | None = None
+    ) -> ImageResult:
+        """Generates images (see `Images.generate`)."""
+        return await self._client._run(_generate_flow(prompt, params or V45Params(), model))
+
+    async def upscale(self, image: bytes, width: int, height: int, *, scale: int = 4) -> Image:
+        """Upscales a PNG by `scale` (2 or 4)."""
+        return await self._client._run(_upscale_flow(image, width, height, scale))
+
+    async def annotate(self, image: bytes, model: str = "canny", **parameters: Any) -> Image:
+        """Runs a ControlNet annotator on a PNG."""
+        return await self._client._run(_annotate_flow(image, model, parameters))
+
+    async def suggest_tags(self, prompt: str, model: str = "nai-diffusion-4-5-full") -> list[TagSuggestion]:
+        """Tags that complete the last one of `prompt`."""
+        return await self._client._run(_suggest_flow(prompt, model))

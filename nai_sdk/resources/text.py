@@ -1,0 +1,462 @@
+"""Text generation: `nai.text.generate(...)` and `nai.text.stream(...)`.
+
+Requests are assembled by `nai_sdk.presets.build_request` (preset, global settings, ban lists, bias groups,
+truncation to the context) and sent to the model's host (`model.host`: Kayra and Erato to the text host). Tokens
+come back in the base64 format of `nai_sdk.tokenizers` and are decoded with the model's tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import attrs
+import httpx
+
+from nai_sdk._http import stream_error
+from nai_sdk._sse import ServerSentEvent, SSEDecoder
+from nai_sdk.errors import APIError, StreamError
+from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
+from nai_sdk.resources._ops import op
+
+if TYPE_CHECKING:
+    from nai_sdk.models import TextModel
+    from nai_sdk.presets import BanList, BiasGroup, GenerationRequest, GlobalSettings, Preset
+
+__all__ = ["AsyncText", "AsyncTextStream", "GenerationResult", "StreamPiece", "Text", "TextStream"]
+
+
+@attrs.frozen
+class GenerationResult:
+    """A finished generation.
+
+    Attributes:
+        text: the generated text (the prompt is not repeated).
+        tokens: the generated token ids.
+        logprobs: the server's log-probabilities per token when asked for (`num_logprobs=`), else None.
+        model: the model id.
+        input_tokens: the prompt tokens that were sent (after truncation).
+    """
+
+    text: str
+    tokens: tuple[int, ...]
+    logprobs: list[Any] | None
+    model: str
+    input_tokens: tuple[int, ...] = ()
+
+
+@attrs.frozen
+class StreamPiece:
+    """One streamed event.
+
+    Attributes:
+        text: the text this piece adds. Text is held back while its last token ends inside a multi-byte character,
+            so pieces always join into valid text (a piece may therefore be empty).
+        tokens: the token ids of this event.
+        index: the event's position (`ptr`).
+        final: this is the last piece.
+        logprobs: the server's log-probabilities for this event, if asked for.
+    """
+
+    text: str
+    tokens: tuple[int, ...]
+    index: int
+    final: bool
+    logprobs: Any = None
+
+
+def _request(
+    prompt: str | Sequence[int],
+    model: str | TextModel,
+    preset: Preset | str | None,
+    global_settings: GlobalSettings | Mapping[str, Any] | None,
+    ban_lists: BanList | Iterable[BanList],
+    bias_groups: BiasGroup | Iterable[BiasGroup],
+    stop_sequences: Iterable[str | Sequence[int]] | None,
+    prefix: str | None,
+    max_context: int | str | None,
+    parameters: Mapping[str, Any],
+) -> GenerationRequest:
+    from nai_sdk.presets import build_request
+
+    return build_request(
+        prompt,
+        model,
+        preset,
+        global_settings=global_settings,
+        ban_lists=ban_lists,
+        bias_groups=bias_groups,
+        stop_sequences=stop_sequences,
+        prefix=prefix,
+        max_context=max_context,
+        **parameters,
+    )
+
+
+def _decode(model: TextModel, tokens: Sequence[int]) -> str:
+    from nai_sdk.tokenizers import get_tokenizer
+
+    return get_tokenizer(model.id).decode(list(tokens))
+
+
+def _generate_flow(request: GenerationRequest) -> Flow[GenerationResult]:
+    from nai_sdk.tokenizers import b64_to_tokens
+
+    # The text host answers 200 and the API host 201 (the spec only knows 201): read the JSON either way.
+    answer = yield Call(
+        op("POST", "/ai/generate"),
+        {"body": Body(request)},
+        host=request.model.host,
+        kind=Kind.GENERATION,
+        result="json",
+    )
+    if not isinstance(answer, dict) or not isinstance(answer.get("output"), str):
+        error = answer.get("error") if isinstance(answer, dict) else None
+        raise APIError(f"the generation failed: {error}" if error else "the generation answer has no output")
+    tokens = tuple(b64_to_tokens(answer["output"], request.model))
+    logprobs = answer.get("logprobs")
+    return GenerationResult(
+        text=_decode(request.model, tokens),
+        tokens=tokens,
+        logprobs=logprobs if isinstance(logprobs, list) else None,
+        model=request.model.id,
+        input_tokens=tuple(request.input_tokens),
+    )
+
+
+def _stream_call(request: GenerationRequest) -> Call:
+    return Call(
+        op("POST", "/ai/generate-stream"), {"body": Body(request)}, host=request.model.host, kind=Kind.GENERATION
+    )
+
+
+class _Assembler:
+    """Turns the events of `/ai/generate-stream` into pieces; pure, shared by both stream classes."""
+
+    def __init__(self, request: GenerationRequest) -> None:
+        self.request = request
+        self.decoder = SSEDecoder()
+        self.tokens: list[int] = []
+        self.logprobs: list[Any] = []
+        self.emitted = ""
+        self.finished = False
+
+    def feed(self, chunk: bytes) -> list[StreamPiece]:
+        return [self._piece(event) for event in self.decoder.feed(chunk) if not self.finished]
+
+    def end(self) -> None:
+        self.decoder.close()
+        if not self.finished:
+            raise StreamError("the stream ended before its final event")
+
+    def _piece(self, event: ServerSentEvent) -> StreamPiece:
+        from nai_sdk.tokenizers import b64_to_tokens
+
+        data: Any
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            data = None
+        if event.event == "error" or (isinstance(data, dict) and "error" in data and "token" not in data):
+            message = data.get("error") or data.get("message") if isinstance(data, dict) else event.data
+            raise StreamError(f"the server ended the stream with an error: {message}")
+        if not isinstance(data, dict) or not isinstance(data.get("token"), str):
+            raise StreamError(f"malformed stream event {event.event!r}")
+        tokens = b64_to_tokens(data["token"], self.request.model)
+        self.tokens.extend(tokens)
+        final = bool(data.get("final"))
+        logprobs = data.get("logprobs")
+        if logprobs is not None:
+            self.logprobs.append(logprobs)
+        text = _decode(self.request.model, self.tokens)
+        if not final:
+            # A token that ends inside a multi-byte character decodes to U+FFFD until the next one completes it.
+            text = text.rstrip("\ufffd")
+        piece = text[len(self.emitted) :] if text.startswith(self.emitted) else text
+        self.emitted = text if text.startswith(self.emitted) else self.emitted + text
+        self.finished = final
+        ptr = data.get("ptr")
+        return StreamPiece(
+            text=piece,
+            tokens=tuple(tokens),
+            index=int(ptr) if isinstance(ptr, int | float) else len(self.tokens) - 1,
+            final=final,
+            logprobs=logprobs,
+        )
+
+    def result(self) -> GenerationResult:
+        return GenerationResult(
+            text=_decode(self.request.model, self.tokens),
+            tokens=tuple(self.tokens),
+            logprobs=self.logprobs or None,
+            model=self.request.model.id,
+            input_tokens=tuple(self.request.input_tokens),
+        )
+
+
+class TextStream:
+    """The pieces of a streamed generation, as they arrive; iterate it, ideally inside `with`.
+
+    The request is sent on the first iteration. `result` holds the whole generation once the final piece came.
+
+    Raises (while iterating):
+        StreamError: an `error` event, or the stream ended (or was cut) before its final event.
+        APIStatusError: the server refused the request.
+        APIConnectionError: no connection.
+    """
+
+    def __init__(self, client: Any, request: GenerationRequest) -> None:
+        self._client = client
+        self._assembler = _Assembler(request)
+        self._response: httpx.Response | None = None
+        self._iterator: Iterator[StreamPiece] | None = None
+
+    @property
+    def result(self) -> GenerationResult:
+        """The whole generation so far (complete once the final piece was read)."""
+        return self._assembler.result()
+
+    def __iter__(self) -> Iterator[StreamPiece]:
+        return self
+
+    def __next__(self) -> StreamPiece:
+        if self._iterator is None:
+            self._iterator = self._pieces()
+        return next(self._iterator)
+
+    def _pieces(self) -> Iterator[StreamPiece]:
+        assembler = self._assembler
+        self._response = response = self._client._open_stream(_stream_call(assembler.request))
+        try:
+            try:
+                for chunk in response.iter_bytes():
+                    yield from assembler.feed(chunk)
+                    if assembler.finished:
+                        return
+            except httpx.TransportError as exc:
+                raise stream_error(exc) from exc
+            assembler.end()
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        """Stops reading and closes the connection."""
+        if self._iterator is not None:
+            self._iterator.close()  # type: ignore[attr-defined]
+        elif self._response is not None:
+            self._response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncTextStream:
+    """The asynchronous twin of `TextStream`: `async for piece in stream`, ideally inside `async with`."""
+
+    def __init__(self, client: Any, request: GenerationRequest) -> None:
+        self._client = client
+        self._assembler = _Assembler(request)
+        self._iterator: AsyncIterator[StreamPiece] | None = None
+
+    @property
+    def result(self) -> GenerationResult:
+        """The whole generation so far (complete once the final piece was read)."""
+        return self._assembler.result()
+
+    def __aiter__(self) -> AsyncIterator[StreamPiece]:
+        return self
+
+    async def __anext__(self) -> StreamPiece:
+        if self._iterator is None:
+            self._iterator = self._pieces()
+        return await anext(self._iterator)
+
+    async def _pieces(self) -> AsyncIterator[StreamPiece]:
+        assembler = self._assembler
+        client = self._client
+        response = await client._open_stream(_stream_call(assembler.request))
+        try:
+            try:
+                async for chunk in response.aiter_bytes():
+                    for piece in assembler.feed(chunk):
+                        yield piece
+                    if assembler.finished:
+                        return
+            except client._http.raw_errors as exc:
+                raise stream_error(exc) from exc
+            assembler.end()
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        """Stops reading and closes the connection."""
+        if self._iterator is not None:
+            await self._iterator.aclose()  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class Text(Resource):
+    """Text generation (`nai.text`)."""
+
+    def generate(
+        self,
+        prompt: str | Sequence[int],
+        model: str | TextModel,
+        preset: Preset | str | None = None,
+        *,
+        global_settings: GlobalSettings | Mapping[str, Any] | None = None,
+        ban_lists: BanList | Iterable[BanList] = (),
+        bias_groups: BiasGroup | Iterable[BiasGroup] = (),
+        stop_sequences: Iterable[str | Sequence[int]] | None = (),
+        prefix: str | None = None,
+        max_context: int | str | None = None,
+        **parameters: Any,
+    ) -> GenerationResult:
+        """Generates a continuation of `prompt`.
+
+        Args:
+            prompt: the text, or its token ids.
+            model: the model (id, name or alias: `"kayra"`, `"erato"`, or a `TextModel`).
+            preset: a `Preset`, an official preset name, or None for the model's default preset.
+            global_settings: see `nai_sdk.presets.build_request`, as are the other settings.
+            ban_lists: banned sequences.
+            bias_groups: biased sequences.
+            stop_sequences: sequences that end the generation.
+            prefix: the AI module.
+            max_context: the most prompt tokens to send, or a tier name.
+            **parameters: request parameters that override the preset (`max_length=80`, `num_logprobs=5`).
+
+        Returns:
+            The text, tokens and log-probabilities.
+
+        Raises:
+            APIStatusError: refused (402 without a subscription, 400 for invalid parameters, ...).
+            APIConnectionError: no answer. A generation is retried only if it provably never reached the server.
+        """
+        request = _request(
+            prompt,
+            model,
+            preset,
+            global_settings,
+            ban_lists,
+            bias_groups,
+            stop_sequences,
+            prefix,
+            max_context,
+            parameters,
+        )
+        return self._client._run(_generate_flow(request))
+
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        model: str | TextModel,
+        preset: Preset | str | None = None,
+        *,
+        global_settings: GlobalSettings | Mapping[str, Any] | None = None,
+        ban_lists: BanList | Iterable[BanList] = (),
+        bias_groups: BiasGroup | Iterable[BiasGroup] = (),
+        stop_sequences: Iterable[str | Sequence[int]] | None = (),
+        prefix: str | None = None,
+        max_context: int | str | None = None,
+        **parameters: Any,
+    ) -> TextStream:
+        """Generates like `generate`, yielding pieces as the server sends them.
+
+        Example:
+            >>> with nai.text.stream("The night was", "erato") as stream:  # doctest: +SKIP
+            ...     for piece in stream:
+            ...         print(piece.text, end="", flush=True)
+
+        Returns:
+            A `TextStream` (the request is sent when iteration starts).
+        """
+        request = _request(
+            prompt,
+            model,
+            preset,
+            global_settings,
+            ban_lists,
+            bias_groups,
+            stop_sequences,
+            prefix,
+            max_context,
+            parameters,
+        )
+        return TextStream(self._client, request)
+
+
+class AsyncText(AsyncResource):
+    """Text generation (`nai.text` of `AsyncNovelAI`); see `Text`."""
+
+    async def generate(
+        self,
+        prompt: str | Sequence[int],
+        model: str | TextModel,
+        preset: Preset | str | None = None,
+        *,
+        global_settings: GlobalSettings | Mapping[str, Any] | None = None,
+        ban_lists: BanList | Iterable[BanList] = (),
+        bias_groups: BiasGroup | Iterable[BiasGroup] = (),
+        stop_sequences: Iterable[str | Sequence[int]] | None = (),
+        prefix: str | None = None,
+        max_context: int | str | None = None,
+        **parameters: Any,
+    ) -> GenerationResult:
+        """Generates a continuation of `prompt` (see `Text.generate`)."""
+        request = _request(
+            prompt,
+            model,
+            preset,
+            global_settings,
+            ban_lists,
+            bias_groups,
+            stop_sequences,
+            prefix,
+            max_context,
+            parameters,
+        )
+        return await self._client._run(_generate_flow(request))
+
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        model: str | TextModel,
+        preset: Preset | str | None = None,
+        *,
+        global_settings: GlobalSettings | Mapping[str, Any] | None = None,
+        ban_lists: BanList | Iterable[BanList] = (),
+        bias_groups: BiasGroup | Iterable[BiasGroup] = (),
+        stop_sequences: Iterable[str | Sequence[int]] | None = (),
+        prefix: str | None = None,
+        max_context: int | str | None = None,
+        **parameters: Any,
+    ) -> AsyncTextStream:
+        """Generates, yielding pieces as they arrive (see `Text.stream`); use `async for`."""
+        request = _request(
+            prompt,
+            model,
+            preset,
+            global_settings,
+            ban_lists,
+            bias_groups,
+            stop_sequences,
+            prefix,
+            max_context,
+            parameters,
+        )
+        return AsyncTextStream(self._client, request)

@@ -1,0 +1,49 @@
+"""Text to speech (`nai.voice`)."""
+
+from __future__ import annotations
+
+from nai_sdk.resources._base import AsyncResource, Call, Flow, Kind, Resource
+from nai_sdk.resources._ops import op
+
+__all__ = ["AsyncVoice", "Voice"]
+
+
+def _voice_flow(text: str, seed: str, voice: int, opus: bool, version: str) -> Flow[bytes]:
+    audio: bytes = yield Call(
+        op("GET", "/ai/generate-voice"),
+        {"text": text, "seed": seed, "voice": voice, "opus": opus, "version": version},
+        kind=Kind.GENERATION,
+        result="content",
+    )
+    return audio
+
+
+class Voice(Resource):
+    """Text to speech (`nai.voice`)."""
+
+    def generate(
+        self, text: str, *, seed: str = "Aini", voice: int = -1, opus: bool = False, version: str = "v2"
+    ) -> bytes:
+        """Speaks `text`.
+
+        Args:
+            text: what to say.
+            seed: the voice seed (v2 voices are named by seed: "Aini", "Orea", ...).
+            voice: the v1 voice number (-1 with v2).
+            opus: WebM/Opus audio instead of MP3.
+            version: `"v2"` or `"v1"`.
+
+        Returns:
+            The audio bytes (MP3, or WebM with `opus`).
+        """
+        return self._client._run(_voice_flow(text, seed, voice, opus, version))
+
+
+class AsyncVoice(AsyncResource):
+    """Text to speech (`nai.voice` of `AsyncNovelAI`); see `Voice`."""
+
+    async def generate(
+        self, text: str, *, seed: str = "Aini", voice: int = -1, opus: bool = False, version: str = "v2"
+    ) -> bytes:
+        """Speaks `text` (see `Voice.generate`)."""
+        return await self._client._run(_voice_flow(text, seed, voice, opus, version))

@@ -1,0 +1,93 @@
+"""Shared fixtures: one FakeNovelAI for the session, fresh accounts, and the client under test.
+
+`client_kind` parametrises a test over the synchronous client and the asynchronous one on both transports; tests
+written with `await maybe(...)` and `await collect(...)` (from `tests/_client_helpers.py`) run unchanged on all
+three.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from nai_sdk import crypto
+from nai_sdk._client import AsyncNovelAI, NovelAI
+from nai_sdk._config import Backoff
+from nai_sdk.testing import FakeNovelAI
+
+#: Waits between retries short enough for tests, with the same shape as the defaults.
+FAST_BACKOFF = Backoff(initial=0.001, maximum=0.01, retry_after_cap=0.05)
+
+CLIENT_KINDS = ("sync", "async-aiohttp", "async-httpx")
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeNovelAI]:
+    """A FakeNovelAI (Opus accounts by default) shared by the session; faults are cleared after each test."""
+    with FakeNovelAI(default_tier=3) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "fake" in request.fixturenames:
+        request.getfixturevalue("fake").faults.clear()
+
+
+class Credentials:
+    """A fresh account on the fake server: its e-mail, password, access key and a bearer token."""
+
+    def __init__(self, server: FakeNovelAI) -> None:
+        self.email = f"user-{secrets.token_hex(4)}@example.com"
+        self.password = "pw-" + secrets.token_urlsafe(12)
+        self.access_key = crypto.access_key(self.email, self.password)
+        self.account, self.token = server.add_account(self.access_key, email=self.email)
+
+
+@pytest.fixture
+def creds(fake: FakeNovelAI) -> Credentials:
+    return Credentials(fake)
+
+
+@pytest.fixture(params=CLIENT_KINDS)
+def client_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+async def make_client(
+    client_kind: str, fake: FakeNovelAI, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[..., Any]]:
+    """Builds clients of the parametrised kind against the fake server, and closes them after the test."""
+    for name in ("NAI_TOKEN", "NAI_USERNAME", "NAI_PASSWORD", "NAI_BASE_URL", "NAI_HTTP_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    made: list[NovelAI | AsyncNovelAI] = []
+
+    def build(**kwargs: Any) -> NovelAI | AsyncNovelAI:
+        kwargs.setdefault("base_url", fake.base_url)
+        kwargs.setdefault("backoff", FAST_BACKOFF)
+        client: NovelAI | AsyncNovelAI
+        if client_kind == "sync":
+            client = NovelAI(**kwargs)
+        else:
+            client = AsyncNovelAI(http_backend=client_kind.removeprefix("async-"), **kwargs)  # type: ignore[arg-type]
+        made.append(client)
+        return client
+
+    yield build
+    for client in made:
+        if isinstance(client, AsyncNovelAI):
+            await client.aclose()
+        else:
+            client.close()
+
+
+@pytest.fixture
+def nai(make_client: Callable[..., Any], creds: Credentials) -> Any:
+    """A client of the parametrised kind, logged in by e-mail and password on a fresh account."""
+    return make_client(email=creds.email, password=creds.password)
