@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,testing]'
+	$(PY) -m pip install --quiet -e '.[dev,testing,docs]'
 	touch $(STAMP)
 
 generate: install
@@ -35,7 +35,6 @@ bench: install
 	$(PY) bench/run.py
 
 docs: install
-	$(PY) -m pip install --quiet -e '.[docs]'
 	$(PY) -m mkdocs build --strict
 
 clean:
