@@ -42,6 +42,22 @@ __version__ = "0.1.0"
 
 # Names served on first access, so that `import nai_sdk` loads no tokenizer, preset, argon2 or HTTP stack.
 _LAZY: dict[str, str] = {
+    "RawClients": "nai_sdk._client",
+    "ClientOptions": "nai_sdk._config",
+    "Backoff": "nai_sdk._config",
+    "V3Params": "nai_sdk.images",
+    "V4Params": "nai_sdk.images",
+    "V45Params": "nai_sdk.images",
+    "Character": "nai_sdk.images",
+    "Vibe": "nai_sdk.images",
+    "Image": "nai_sdk.images",
+    "ImageResult": "nai_sdk.images",
+    "GenerationResult": "nai_sdk.resources.text",
+    "StreamPiece": "nai_sdk.resources.text",
+    "TextStream": "nai_sdk.resources.text",
+    "AsyncTextStream": "nai_sdk.resources.text",
+    "Story": "nai_sdk.resources.storage",
+    "Module": "nai_sdk.resources.modules",
     "NovelAI": "nai_sdk._client",
     "AsyncNovelAI": "nai_sdk._client",
     "access_key": "nai_sdk.crypto",
@@ -70,7 +86,8 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from nai_sdk._client import AsyncNovelAI, NovelAI
+    from nai_sdk._client import AsyncNovelAI, NovelAI, RawClients
+    from nai_sdk._config import Backoff, ClientOptions
     from nai_sdk.content import (
         Document,
         UserObject,
@@ -81,9 +98,13 @@ if TYPE_CHECKING:
         encrypt_object,
     )
     from nai_sdk.crypto import access_key, encryption_key
+    from nai_sdk.images import Character, Image, ImageResult, V3Params, V4Params, V45Params, Vibe
     from nai_sdk.keystore import Keystore
     from nai_sdk.models import ImageModel, TextModel, get_image_model, get_model
     from nai_sdk.presets import BanList, BiasGroup, GlobalSettings, Preset, build_request
+    from nai_sdk.resources.modules import Module
+    from nai_sdk.resources.storage import Story
+    from nai_sdk.resources.text import AsyncTextStream, GenerationResult, StreamPiece, TextStream
     from nai_sdk.tokenizers import Tokenizer, b64_to_tokens, get_tokenizer, tokens_to_b64
 
 
@@ -108,10 +129,14 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncNovelAI",
+    "AsyncTextStream",
     "AuthenticationError",
+    "Backoff",
     "BadRequestError",
     "BanList",
     "BiasGroup",
+    "Character",
+    "ClientOptions",
     "CompressionError",
     "ConfigurationError",
     "ConflictError",
@@ -120,11 +145,15 @@ __all__ = [
     "Document",
     "DocumentError",
     "FormatError",
+    "GenerationResult",
     "GlobalSettings",
+    "Image",
     "ImageModel",
+    "ImageResult",
     "InternalServerError",
     "Keystore",
     "KeystoreFormatError",
+    "Module",
     "NotFoundError",
     "NovelAI",
     "NovelAIError",
@@ -134,8 +163,12 @@ __all__ = [
     "Preset",
     "PresetError",
     "RateLimitError",
+    "RawClients",
+    "Story",
     "StreamError",
+    "StreamPiece",
     "TextModel",
+    "TextStream",
     "TokenEncodingError",
     "Tokenizer",
     "TokenizerError",
@@ -143,6 +176,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UploadRefusedError",
     "UserObject",
+    "V3Params",
+    "V4Params",
+    "V45Params",
+    "Vibe",
     "__version__",
     "access_key",
     "b64_to_tokens",

@@ -19,7 +19,7 @@ import io
 import os
 import random
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -67,6 +67,14 @@ class NoiseSchedule(enum.StrEnum):
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _vibes(value: Iterable[Vibe]) -> tuple[Vibe, ...]:
+    return tuple(value)
+
+
+def _characters(value: Iterable[Character]) -> tuple[Character, ...]:
+    return tuple(value)
 
 
 def _check_side(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -166,7 +174,7 @@ class ImageParams:
     strength: float = attrs.field(default=0.7, validator=_check_unit)
     noise: float = attrs.field(default=0.0, validator=_check_unit)
     mask: bytes | None = attrs.field(default=None, repr=lambda v: "None" if v is None else f"<{len(v)} bytes>")
-    vibes: tuple[Vibe, ...] = attrs.field(default=(), converter=tuple)
+    vibes: tuple[Vibe, ...] = attrs.field(default=(), converter=_vibes)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
@@ -272,7 +280,7 @@ class V4Params(ImageParams):
 
     model: ClassVar[str] = "nai-diffusion-4-full"
 
-    characters: tuple[Character, ...] = attrs.field(default=(), converter=tuple)
+    characters: tuple[Character, ...] = attrs.field(default=(), converter=_characters)
     use_coords: bool = False
 
     def _model_parameters(self, params: dict[str, Any], prompt: str) -> None:

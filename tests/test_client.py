@@ -297,7 +297,7 @@ async def test_connection_refused_is_an_api_connection_error(make_client: Any, c
     "params",
     [
         V3Params(width=64, height=64, steps=1, seed=7, smea=True),
-        V4Params(width=64, height=128, seed=1, n_samples=2, characters=[Character("a", center=(0.2, 0.5))]),
+        V4Params(width=64, height=128, seed=1, n_samples=2, characters=(Character("a", center=(0.2, 0.5)),)),
         V45Params(width=64, height=64, image=PNG + b"x", strength=0.5),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,12 +30,13 @@ async def test_no_secret_in_logs_reprs_or_errors(
     persistent = await maybe(nai.account.create_persistent_token())
     fake.inject("/user/subscription", status=500, times=5)
     errors: list[NovelAIError] = []
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: nai.account.subscription(),
         lambda: make_client(token="refused-" + creds.token).account.priority(),
         lambda: make_client(email=creds.email, password=creds.password + "x").account.priority(),
         lambda: make_client(token=creds.token, base_url="http://127.0.0.1:9").account.priority(),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(NovelAIError) as info:
             await maybe(call())
         errors.append(info.value)
