@@ -60,6 +60,7 @@ _LAZY: dict[str, str] = {
     "Module": "nai_sdk.resources.modules",
     "NovelAI": "nai_sdk._client",
     "AsyncNovelAI": "nai_sdk._client",
+    "AiohttpTransport": "nai_sdk._aiohttp",
     "access_key": "nai_sdk.crypto",
     "encryption_key": "nai_sdk.crypto",
     "Keystore": "nai_sdk.keystore",
@@ -86,6 +87,7 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from nai_sdk._aiohttp import AiohttpTransport
     from nai_sdk._client import AsyncNovelAI, NovelAI, RawClients
     from nai_sdk._config import Backoff, ClientOptions
     from nai_sdk.content import (
@@ -128,6 +130,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AiohttpTransport",
     "AsyncNovelAI",
     "AsyncTextStream",
     "AuthenticationError",

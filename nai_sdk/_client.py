@@ -78,6 +78,11 @@ class _Credentials:
         return "<credentials redacted>"
 
 
+def _check_proxy(proxy: object, transport: object) -> None:
+    if proxy is not None and transport is not None:
+        raise ConfigurationError("pass proxy= or transport=, not both: a transport passed in brings its own proxy")
+
+
 def _credentials(
     token: str | None, email: str | None, password: str | None, environ: Mapping[str, str]
 ) -> _Credentials:
@@ -172,7 +177,9 @@ class NovelAI(_BaseClient):
         max_retries: retries after a failed attempt (see `nai_sdk._http.Kind`); default `NAI_MAX_RETRIES`, then 2.
         backoff: the waits between retries.
         headers: extra headers for every request.
-        transport: an httpx transport to use instead of the default pool (a mock in tests, a proxy setup); the
+        proxy: an HTTP proxy for every request (`http://user:password@host:port`). Proxy environment variables
+            (`HTTPS_PROXY`...) are not read: pass `proxy=os.environ["HTTPS_PROXY"]` to use one.
+        transport: an httpx transport to use instead of the default pool (a mock in tests, a custom setup); the
             caller keeps ownership of it.
 
     Raises:
@@ -193,6 +200,7 @@ class NovelAI(_BaseClient):
         max_retries: int | None = None,
         backoff: Backoff | None = None,
         headers: Mapping[str, str] | None = None,
+        proxy: str | httpx.Proxy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         environ = os.environ
@@ -207,9 +215,10 @@ class NovelAI(_BaseClient):
             headers=headers,
             environ=environ,
         )
+        _check_proxy(proxy, transport)
         self._credentials = _credentials(token, email, password, environ)
         self._owns_transport = transport is None
-        self._transport = transport if transport is not None else make_sync_transport()
+        self._transport = transport if transport is not None else make_sync_transport(proxy)
         self._http = SyncHTTP(self._options, self._transport)
 
     def with_options(
@@ -407,9 +416,9 @@ class AsyncNovelAI(_BaseClient):
         ...         print(piece.text, end="")
 
     Args:
-        http_backend: the HTTP transport: `"aiohttp"` (default; httpx-aiohttp, httpx's API over aiohttp's faster
-            connection pool) or `"httpx"` (httpx's own pool, no aiohttp). Default `NAI_HTTP_BACKEND`. Timeouts,
-            retries, streaming, cancellation and connection limits behave the same with both.
+        http_backend: the HTTP transport: `"aiohttp"` (default; `nai_sdk.AiohttpTransport`, httpx's API over
+            aiohttp's faster connection pool) or `"httpx"` (httpx's own pool). Default `NAI_HTTP_BACKEND`.
+            Timeouts, retries, proxies, streaming, cancellation and connection limits behave the same with both.
         transport: an httpx async transport to use instead (a mock in tests); overrides `http_backend`.
 
     The other arguments are those of `NovelAI`.
@@ -429,6 +438,7 @@ class AsyncNovelAI(_BaseClient):
         max_retries: int | None = None,
         backoff: Backoff | None = None,
         headers: Mapping[str, str] | None = None,
+        proxy: str | httpx.Proxy | None = None,
         http_backend: HttpBackend | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -444,10 +454,11 @@ class AsyncNovelAI(_BaseClient):
             headers=headers,
             environ=environ,
         )
+        _check_proxy(proxy, transport)
         self._credentials = _credentials(token, email, password, environ)
         self.http_backend: HttpBackend = resolve_backend(http_backend, environ)
         self._owns_transport = transport is None
-        self._transport = transport if transport is not None else make_async_transport(self.http_backend)
+        self._transport = transport if transport is not None else make_async_transport(self.http_backend, proxy)
         self._http = AsyncHTTP(self._options, self._transport)
 
     def with_options(

@@ -84,7 +84,7 @@ def test_which_connection_errors_are_retried(exc: Exception, idempotent: bool, g
 
 
 def _mapped(origin: Exception, mapped: type[httpx.HTTPError]) -> Exception:
-    """What httpx-aiohttp raises: an httpx error `from` the aiohttp one."""
+    """What a transport over aiohttp raises (ours, or httpx-aiohttp passed in): an httpx error `from` an aiohttp one."""
     try:
         try:
             raise origin
@@ -95,7 +95,8 @@ def _mapped(origin: Exception, mapped: type[httpx.HTTPError]) -> Exception:
 
 
 def test_aiohttp_errors_are_judged_by_their_origin() -> None:
-    # httpx-aiohttp maps a server that hung up after reading the request onto ConnectTimeout: it may have acted.
+    # httpx-aiohttp (which a user may pass as transport=) maps a server that hung up after reading the request onto
+    # ConnectTimeout: it may have acted, whatever the httpx class says.
     disconnected = _mapped(aiohttp.ServerDisconnectedError(), httpx.ConnectTimeout)
     assert not never_reached_server(disconnected)
     assert retry_delay(Kind.GENERATION, 0, ClientOptions(), exc=disconnected) is None

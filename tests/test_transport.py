@@ -1,0 +1,237 @@
+"""`nai_sdk.AiohttpTransport` and what must hold on every transport: proxies, connection limits, loops, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gc
+import gzip
+import json
+import socket
+from typing import Any
+
+import aiohttp
+import httpx
+import pytest
+from aiohttp.client_reqrep import ConnectionKey
+
+from nai_sdk import AiohttpTransport, AsyncNovelAI, NovelAI
+from nai_sdk._aiohttp import map_error
+from nai_sdk._http import never_reached_server
+from nai_sdk.errors import APIConnectionError, ConfigurationError
+from nai_sdk.testing import FakeNovelAI
+from tests._client_helpers import collect, maybe
+from tests._loopback import ForwardingProxy, ScriptedServer
+from tests.conftest import FAST_BACKOFF, Credentials
+
+PRIORITY = json.dumps({"maxPriorityActions": 5, "nextRefillAt": 1700000000, "taskPriority": 1}).encode()
+
+
+def _answer(body: bytes, *extra: bytes) -> bytes:
+    head = [b"HTTP/1.1 200 OK", b"content-type: application/json", b"content-length: %d" % len(body), *extra]
+    return b"\r\n".join([*head, b"", b""]) + body
+
+
+# --- error mapping ----------------------------------------------------------------------------------------------
+
+_KEY = ConnectionKey("h", 1, False, True, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("origin", "mapped", "never_sent"),
+    [
+        (aiohttp.ClientConnectorError(_KEY, OSError(111, "refused")), httpx.ConnectError, True),
+        (aiohttp.ClientProxyConnectionError(_KEY, OSError(111, "refused")), httpx.ProxyError, True),
+        (aiohttp.ConnectionTimeoutError("connect"), httpx.ConnectTimeout, True),
+        (aiohttp.SocketTimeoutError("read"), httpx.ReadTimeout, False),
+        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError, False),
+        (aiohttp.ClientPayloadError("cut"), httpx.RemoteProtocolError, False),
+        (aiohttp.ClientOSError(104, "reset"), httpx.ReadError, False),
+        (aiohttp.InvalidURL("ftp://x"), httpx.UnsupportedProtocol, False),
+    ],
+)
+def test_aiohttp_errors_map_onto_what_happened(
+    origin: aiohttp.ClientError, mapped: type[httpx.TransportError], never_sent: bool
+) -> None:
+    error = map_error(origin)
+    assert type(error) is mapped
+    assert str(error)
+    try:
+        raise error from origin
+    except httpx.TransportError as raised:
+        # The retry policy's question, asked of what the transport raises.
+        assert never_reached_server(raised) is never_sent
+
+
+# --- the transport on its own -----------------------------------------------------------------------------------
+
+
+async def test_fetch_and_stream_give_the_same_response_and_decode_gzip() -> None:
+    packed = gzip.compress(PRIORITY)
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(_answer(packed, b"content-encoding: gzip", b"x-id: 7"))
+
+    with ScriptedServer(handler) as server:
+        transport = AiohttpTransport()
+        try:
+            request = httpx.Request("GET", server.url + "/user/priority", extensions={"timeout": {"read": 5.0}})
+            fetched = await transport.fetch(request)
+            streamed = await transport.handle_async_request(request)
+            await streamed.aread()
+            await streamed.aclose()
+        finally:
+            await transport.aclose()
+    for response in (fetched, streamed):
+        assert response.status_code == 200
+        assert response.content == PRIORITY
+        assert response.json()["maxPriorityActions"] == 5
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.headers["x-id"] == "7"
+        assert response.reason_phrase == "OK"
+        assert response.http_version == "HTTP/1.1"
+        assert response.request is request
+    assert fetched.is_closed
+
+
+async def test_stream_hands_on_each_chunk_before_the_next_is_sent() -> None:
+    release = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        writer.write(b"6\r\nfirst\n\r\n")
+        await writer.drain()
+        # Waits (on the test's loop) until the client has seen the first chunk.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(release.wait(), loop))
+        writer.write(b"7\r\nsecond\n\r\n0\r\n\r\n")
+
+    with ScriptedServer(handler) as server:
+        transport = AiohttpTransport()
+        try:
+            response = await transport.handle_async_request(httpx.Request("GET", server.url + "/s"))
+            chunks = []
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                release.set()
+            await response.aclose()
+        finally:
+            await transport.aclose()
+    assert chunks == [b"first\n", b"second\n"]
+
+
+async def test_a_hang_up_mid_body_is_a_transport_error() -> None:
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+        await writer.drain()
+        writer.close()
+
+    with ScriptedServer(handler) as server:
+        transport = AiohttpTransport()
+        try:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await transport.fetch(httpx.Request("GET", server.url + "/x"))
+        finally:
+            await transport.aclose()
+
+
+def test_repr_hides_the_proxy_password() -> None:
+    transport = AiohttpTransport(proxy="http://me:hunter2@127.0.0.1:3128")
+    assert "hunter2" not in repr(transport)
+    assert "proxy=set" in repr(transport)
+
+
+# The first loop's sockets can only be closed by the garbage collector once that loop has ended (see AiohttpTransport).
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_transport_survives_a_second_event_loop(fake: FakeNovelAI, creds: Credentials) -> None:
+    nai = AsyncNovelAI(token=creds.token, base_url=fake.base_url)
+
+    async def priority() -> int:
+        result = await nai.account.priority()
+        return int(result.max_priority_actions)
+
+    assert asyncio.run(priority()) > 0
+    # A bot that calls asyncio.run once per command: aiohttp's connections belong to the first loop, now closed.
+    assert asyncio.run(priority()) > 0
+    asyncio.run(nai.aclose())
+    # Collect the first loop's sockets here, under this test's filter, not in whichever test runs next.
+    gc.collect()
+
+
+async def test_one_transport_on_two_running_loops_is_refused(fake: FakeNovelAI, creds: Credentials) -> None:
+    import threading
+
+    async with AsyncNovelAI(token=creds.token, base_url=fake.base_url) as nai:
+        await nai.account.priority()
+        errors: list[BaseException] = []
+
+        def other_loop() -> None:
+            try:
+                asyncio.run(nai.account.priority())
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=other_loop)
+        thread.start()
+        thread.join(10)
+        assert len(errors) == 1
+        assert isinstance(errors[0], ConfigurationError)
+        assert "event loop" in str(errors[0])
+
+
+# --- what every transport must do alike ---------------------------------------------------------------------------
+
+
+async def test_requests_go_through_the_proxy_with_its_credentials(
+    make_client: Any, creds: Credentials, fake: FakeNovelAI
+) -> None:
+    with ForwardingProxy() as proxy:
+        proxy_url = f"http://me:hunter2@127.0.0.1:{proxy.port}"
+        nai = make_client(token=creds.token, proxy=proxy_url)
+        priority = await maybe(nai.account.priority())
+        assert priority.max_priority_actions > 0
+        pieces = await collect(nai.text.stream("x", "kayra", max_length=4, min_length=4))
+        assert len(pieces) == 4
+        assert "hunter2" not in repr(nai)
+    expected = b"Basic " + base64.b64encode(b"me:hunter2")
+    assert len(proxy.heads) == 2
+    for head in proxy.heads:
+        request_line, *headers = head.split(b"\r\n")
+        # Absolute-form targets: the request was meant for the proxy.
+        assert request_line.split(b" ")[1].startswith(fake.base_url.encode())
+        assert b"proxy-authorization: " + expected.lower() in [line.lower() for line in headers], head
+
+
+async def test_an_unreachable_proxy_is_a_connection_error_without_its_password(
+    make_client: Any, creds: Credentials
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    nai = make_client(token=creds.token, proxy=f"http://me:hunter2@127.0.0.1:{port}", max_retries=1)
+    with pytest.raises(APIConnectionError) as info:
+        await maybe(nai.account.priority())
+    assert "hunter2" not in str(info.value)
+    assert "hunter2" not in repr(info.value)
+
+
+def test_proxy_and_transport_together_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="proxy"):
+        NovelAI(token="t", proxy="http://127.0.0.1:3128", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    with pytest.raises(ConfigurationError, match="proxy"):
+        AsyncNovelAI(token="t", proxy="http://127.0.0.1:3128", transport=AiohttpTransport())
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+async def test_connections_are_capped_at_the_pool_limit(backend: str) -> None:
+    from nai_sdk._constants import DEFAULT_MAX_CONNECTIONS
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.05)
+        writer.write(_answer(PRIORITY))
+
+    with ScriptedServer(handler) as server:
+        async with AsyncNovelAI(token="t", base_url=server.url, http_backend=backend, backoff=FAST_BACKOFF) as nai:  # type: ignore[arg-type]
+            results = await asyncio.gather(*(nai.account.priority() for _ in range(DEFAULT_MAX_CONNECTIONS + 30)))
+    assert all(r.max_priority_actions == 5 for r in results)
+    assert server.max_open_connections == DEFAULT_MAX_CONNECTIONS
