@@ -140,7 +140,11 @@ class _Assembler:
         self.decoder = SSEDecoder()
         self.tokens: list[int] = []
         self.logprobs: list[Any] = []
-        self.emitted = ""
+        # Incremental decoding: the text of tokens[read:] is new, judged against that of tokens[prefix:read] so
+        # that a tokenizer's context (a leading space, a multi-byte character split across tokens) is respected;
+        # each event decodes a few tokens, not the whole generation again.
+        self.prefix = 0
+        self.read = 0
         self.finished = False
 
     def feed(self, chunk: bytes) -> list[StreamPiece]:
@@ -170,12 +174,7 @@ class _Assembler:
         logprobs = data.get("logprobs")
         if logprobs is not None:
             self.logprobs.append(logprobs)
-        text = _decode(self.request.model, self.tokens)
-        if not final:
-            # A token that ends inside a multi-byte character decodes to U+FFFD until the next one completes it.
-            text = text.rstrip("\ufffd")
-        piece = text[len(self.emitted) :] if text.startswith(self.emitted) else text
-        self.emitted = text if text.startswith(self.emitted) else self.emitted + text
+        piece = self._new_text(final)
         self.finished = final
         ptr = data.get("ptr")
         return StreamPiece(
@@ -185,6 +184,17 @@ class _Assembler:
             final=final,
             logprobs=logprobs,
         )
+
+    def _new_text(self, final: bool) -> str:
+        """The text the tokens received since the last emitted text add, or "" while a character is incomplete."""
+        model, tokens = self.request.model, self.tokens
+        before = _decode(model, tokens[self.prefix : self.read]) if self.read > self.prefix else ""
+        after = _decode(model, tokens[self.prefix :])
+        # A token that ends inside a multi-byte character decodes to U+FFFD until the next one completes it.
+        if not final and (len(after) <= len(before) or after.endswith("\ufffd")):
+            return ""
+        self.prefix, self.read = self.read, len(tokens)
+        return after[len(before) :]
 
     def result(self) -> GenerationResult:
         return GenerationResult(

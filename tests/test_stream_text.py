@@ -1,0 +1,77 @@
+"""Streamed text: pieces decoded incrementally add up to the whole generation, on every tokenizer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nai_sdk.presets import build_request
+from nai_sdk.resources.text import _Assembler
+from nai_sdk.tokenizers import get_tokenizer, tokens_to_b64
+
+#: One text model per tokenizer.
+MODELS = ["llama-3-erato-v1", "kayra-v1", "clio-v1", "krake-v2", "euterpe-v2", "genji-jp-6b-v2"]
+
+#: Text with multi-byte characters that byte-level tokenizers split across tokens (CJK, emoji, flags).
+TEXTS = st.lists(
+    st.sampled_from([*"abc xyz.,\n'é\t", "日本語", "の", "ガ", "😀", "🇯🇵", "ﬁ", "  ", "The", " cat"]),
+    min_size=1,
+    max_size=30,
+).map("".join)
+
+
+def _stream(model: str, tokens: list[int], sizes: list[int]) -> bytes:
+    """`/ai/generate-stream` events carrying `tokens`, split into events of the given sizes."""
+    events, start, ptr = [], 0, 0
+    while start < len(tokens):
+        size = max(1, sizes[ptr % len(sizes)])
+        chunk = tokens[start : start + size]
+        start += size
+        data = {"token": tokens_to_b64(chunk, model), "ptr": ptr, "final": start >= len(tokens)}
+        events.append(f"event: newToken\nid: {ptr + 1}\ndata: {json.dumps(data)}\n\n")
+        ptr += 1
+    return "".join(events).encode()
+
+
+@pytest.mark.parametrize("model", MODELS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TEXTS, sizes=st.lists(st.integers(1, 3), min_size=1, max_size=5))
+def test_pieces_add_up_to_the_whole_generation(model: str, text: str, sizes: list[int]) -> None:
+    tokenizer = get_tokenizer(model)
+    tokens = tokenizer.encode(text)
+    if not tokens:
+        return
+    assembler = _Assembler(build_request([1, 2, 3], model))
+    pieces = assembler.feed(_stream(model, tokens, sizes))
+    assert assembler.finished
+    assert pieces[-1].final
+    assert [token for p in pieces for token in p.tokens] == tokens
+    whole = tokenizer.decode(tokens)
+    assert "".join(p.text for p in pieces) == whole
+    assert assembler.result().text == whole
+    # A piece never shows half a character: U+FFFD only where the whole text has one.
+    if "\ufffd" not in whole:
+        assert all("\ufffd" not in p.text for p in pieces)
+
+
+def test_each_event_decodes_a_bounded_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work per event does not grow with the length of the generation (no re-decoding from the start)."""
+    from nai_sdk.resources import text as text_module
+
+    model = "kayra-v1"
+    tokens = get_tokenizer(model).encode("word " * 300)
+    decoded: list[int] = []
+    original = text_module._decode
+
+    def counting(m: object, ids: object) -> str:
+        decoded.append(len(ids))  # type: ignore[arg-type]
+        return original(m, ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(text_module, "_decode", counting)
+    assembler = _Assembler(build_request([1, 2, 3], model))
+    pieces = assembler.feed(_stream(model, tokens, [1]))
+    assert len(pieces) == len(tokens) > 250
+    assert max(decoded) <= 2
