@@ -169,11 +169,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "this client's connections belong to another event loop that is still running: "
                 "make one client per event loop"
             )
-        connector = session.connector
+        # Nothing can be awaited on a closed loop, so the connections are not closed here: their sockets close
+        # when Python collects them. Detaching spares the session's own "unclosed" warning.
         session.detach()
-        if connector is not None:
-            # With its loop closed this only forgets the connections; their sockets close when collected.
-            connector.close()
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         spec = request.extensions.get("timeout") or {}

@@ -5,13 +5,14 @@ Pure: no HTTP here. The client sends `build_request(...)` to `request.url`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from nai_sdk.errors import ConfigurationError, PresetError, TokenEncodingError
 from nai_sdk.models import TIERS, TextModel, get_model
-from nai_sdk.presets.preset import Preset
-from nai_sdk.presets.settings import BanList, BiasGroup, GlobalSettings, entry_of, tokenize_entry
+from nai_sdk.presets.preset import Preset, default_preset_name
+from nai_sdk.presets.settings import BanList, BiasGroup, GlobalSettings, entry_of, tokenize_entry, whitelist_ids
 
 __all__ = ["GENERATE_PATH", "GenerationRequest", "build_request"]
 
@@ -75,10 +76,10 @@ def _as_tuple(value: Any, kind: type[Any], name: str) -> tuple[Any, ...]:
 def _flatten(whitelist: object) -> set[int]:
     tokens: set[int] = set()
     for item in whitelist if isinstance(whitelist, list | tuple) else ():
-        if isinstance(item, int) and not isinstance(item, bool):
-            tokens.add(item)
-        elif isinstance(item, list | tuple):
+        if isinstance(item, list | tuple):
             tokens.update(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            tokens.add(item)
     return tokens
 
 
@@ -89,14 +90,24 @@ def _prompt_tokens(prompt: str | Sequence[int], model: TextModel) -> list[int]:
         return get_tokenizer(model.tokenizer).encode(prompt)
     if isinstance(prompt, bytes | bytearray) or not isinstance(prompt, Sequence):
         raise TokenEncodingError(f"the prompt must be text or a list of token ids, not {type(prompt).__name__}")
-    tokens: list[int] = []
-    for index, token in enumerate(prompt):
-        if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token <= model.max_token:
+    tokens: list[Any] = list(prompt)
+    limit = model.max_token
+    # The common case checked in C; the loop below finds the culprit, or accepts int subclasses (an IntEnum).
+    if tokens and set(map(type, tokens)) == {int} and min(tokens) >= 0 and max(tokens) <= limit:
+        return tokens
+    for index, token in enumerate(tokens):
+        if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token <= limit:
             raise TokenEncodingError(
-                f"prompt token at index {index} is {token!r}, not a token id of {model.name} (0..{model.max_token})"
+                f"prompt token at index {index} is {token!r}, not a token id of {model.name} (0..{limit})"
             )
-        tokens.append(token)
-    return tokens
+    return [int(token) for token in tokens]
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_official(model_id: str, name: str | None) -> Preset:
+    """An official preset (the default when `name` is None), parsed once; only read here, never handed out."""
+    model = get_model(model_id)
+    return Preset.official(model, default_preset_name(model) if name is None else name)
 
 
 def _context_limit(model: TextModel, max_context: int | str | None, max_length: int) -> int | None:
@@ -185,10 +196,8 @@ def build_request(
         ConfigurationError: `max_context` names a tier the model has no context size for, or leaves no room.
     """
     text_model = get_model(model)
-    if preset is None:
-        preset = Preset.default(text_model)
-    elif isinstance(preset, str):
-        preset = Preset.official(text_model, preset)
+    if preset is None or isinstance(preset, str):
+        preset = _shared_official(text_model.id, preset)
     elif not isinstance(preset, Preset):
         raise PresetError(f"preset must be a Preset, an official preset name or None, not {type(preset).__name__}")
     if preset.model != text_model.id:
@@ -203,9 +212,10 @@ def build_request(
     preset_params = preset.to_settings()
     if preset_params.pop("repetition_penalty_default_whitelist", False):
         global_settings = global_settings.evolve(rep_pen_whitelist=True)
-    global_params = global_settings.to_settings(text_model)
-    whitelist = _flatten(global_params.pop("repetition_penalty_whitelist", []))
-    whitelist |= _flatten(preset_params.pop("repetition_penalty_whitelist", []))
+    global_params = global_settings._settings(text_model)
+    whitelist = _flatten(preset_params.pop("repetition_penalty_whitelist", []))
+    if global_settings.rep_pen_whitelist:
+        whitelist |= whitelist_ids(text_model.id)
 
     params: dict[str, Any] = {"repetition_penalty_whitelist": sorted(whitelist)}
     params.update(preset_params)

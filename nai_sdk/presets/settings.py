@@ -49,6 +49,12 @@ def _whitelist(model_id: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(_encode(model, text)) for text in strings.get(model.tokenizer, ()))
 
 
+@functools.cache
+def whitelist_ids(model_id: str) -> frozenset[int]:
+    """Every token id of the model's repetition-penalty whitelist, flattened."""
+    return frozenset(token for tokens in _whitelist(model_id) for token in tokens)
+
+
 def _token_lists(key: str, tokenizer: str) -> list[list[int]]:
     data: Mapping[str, Mapping[str, list[list[int]]]] = read_json("global_settings.json")
     return [list(tokens) for tokens in data[key].get(tokenizer, ())]
@@ -108,6 +114,12 @@ class GlobalSettings:
             PresetError: a vendored data file does not match its manifest.
         """
         text_model = get_model(model)
+        settings = self._settings(text_model)
+        whitelist = [list(tokens) for tokens in _whitelist(text_model.id)] if self.rep_pen_whitelist else []
+        return {**settings, "repetition_penalty_whitelist": whitelist}
+
+    def _settings(self, text_model: TextModel) -> dict[str, Any]:
+        """`to_settings` without `repetition_penalty_whitelist` (`build_request` uses `whitelist_ids` instead)."""
         tokenizer = text_model.tokenizer
         settings: dict[str, Any] = {"generate_until_sentence": self.generate_until_sentence}
         if self.num_logprobs != self.NO_LOGPROBS:
@@ -121,11 +133,9 @@ class GlobalSettings:
         if self.bias_dinkus_asterism and tokenizer in _DINKUS_ASTERISM:
             bias, phrases = _DINKUS_ASTERISM[tokenizer]
             biases.extend(BiasGroup(bias, *phrases).tokenized(text_model))
-        whitelist = [list(tokens) for tokens in _whitelist(text_model.id)] if self.rep_pen_whitelist else []
         settings.update(
             bad_words_ids=bad_words,
             logit_bias_exp=biases,
-            repetition_penalty_whitelist=whitelist,
             return_full_text=False,
             use_string=False,
             use_cache=False,
