@@ -6,6 +6,9 @@ A trivial ASGI app (`GET /user/priority` answering a fixed JSON) runs under uvic
 server does not share the client's interpreter lock. Reports requests per second for: sequential sync requests
 (NovelAI vs httpx.Client), 10 requests in flight (AsyncNovelAI on each transport vs httpx.AsyncClient vs aiohttp),
 and the time to the first event of a generation stream from FakeNovelAI.
+
+A quick standalone check; `bench/run.py --only http` is the full comparison (more workloads, the peer, alternating
+worker processes, medians), see bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -79,7 +83,7 @@ def _serve_raw(sock: socket.socket) -> None:
     asyncio.run(run())
 
 
-def start_server(raw: bool = False) -> tuple[multiprocessing.Process, str]:
+def start_server(raw: bool = False) -> tuple[BaseProcess, str]:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # uvicorn writes headers and body separately; without TCP_NODELAY (inherited by accepted sockets on Linux),
@@ -158,7 +162,7 @@ async def async_rates(url: str, n: int, inflight: int) -> dict[str, float]:
 
     results: dict[str, float] = {}
     for backend in ("aiohttp", "httpx"):
-        async with AsyncNovelAI(token=TOKEN, base_url=url, http_backend=backend) as nai:  # type: ignore[arg-type]
+        async with AsyncNovelAI(token=TOKEN, base_url=url, http_backend=backend) as nai:
             rates = [await _inflight(nai.account.priority, n, inflight) for _ in range(3)]
             results[f"async AsyncNovelAI ({backend})"] = max(rates)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
@@ -199,10 +203,10 @@ def first_event_latency(repeats: int = 20) -> dict[str, float]:
             results["sync first event ms"] = statistics.median(firsts) * 1000
             results["sync whole stream ms"] = statistics.median(totals) * 1000
 
-        async def run(backend: str) -> None:
+        async def run(backend: Literal["aiohttp", "httpx"]) -> None:
             async with AsyncNovelAI(
                 token=token, base_url=server.base_url, headers=headers, http_backend=backend
-            ) as nai:  # type: ignore[arg-type]
+            ) as nai:
                 firsts, totals = [], []
                 for _ in range(repeats):
                     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """`make bench`: nai_sdk ("ours") against novelai-api 0.34.1 ("peer") and the raw libraries underneath ("floor").
 
-    .venv/bin/python bench/run.py [--quick] [--only GROUP ...]
+    .venv/bin/python bench/run.py [--quick] [--only GROUP ...] [--http-server fast|project]
 
 Groups: imports, tokenizers, crypto, http (see bench/README.md). Ours and the floor run in the project venv, the
 peer in bench/.peer-venv (created here on first use with `python -m venv` + `pip install novelai-api==0.34.1`),
@@ -8,15 +8,20 @@ each side in its own process. Runs alternate between the sides (the order rotate
 the machine hits all of them alike; the figures are medians. Ratios are of times: peer/ours > 1 means ours is
 faster than the peer; ours/floor is what nai_sdk costs on top of the raw libraries (1.00 = nothing).
 
+The http group has its own columns (raw aiohttp, raw httpx, NovelAI, AsyncNovelAI on each transport, the peer with
+validation off and on), each a worker process, against bench/http_server.py in a process of its own (uvicorn with
+httptools and uvloop from bench/.server-venv, also created here on first use), and its own tables.
+
 Writes bench/results.md and bench/results.json (or --out DIR). Never part of `make test`.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
+import http.client
 import json
-import logging
 import os
 import platform
 import statistics
@@ -35,6 +40,11 @@ ROOT = BENCH.parent
 PEER_VENV = BENCH / ".peer-venv"
 PEER_PYTHON = PEER_VENV / "bin" / "python"
 PEER_REQUIREMENT = "novelai-api==0.34.1"
+# The http group's server: uvicorn (the project venv's version) with its fast parser and loop, in a venv of its own
+# so that the project venv stays as its pyproject.toml makes it.
+SERVER_VENV = BENCH / ".server-venv"
+SERVER_PYTHON = SERVER_VENV / "bin" / "python"
+SERVER_EXTRAS = ("httptools", "uvloop")
 GROUPS = ("imports", "tokenizers", "crypto", "http")
 SIDES = ("floor", "ours", "peer")
 TOKENIZERS = ("gpt2", "gpt2-genji", "pile", "nerdstash_v1", "nerdstash_v2", "llama3", "clip")
@@ -44,7 +54,7 @@ sys.path.insert(0, str(BENCH))
 
 @dataclass(frozen=True)
 class Settings:
-    """How much to run: the full run stays under ~6 minutes on a 2-core machine, --quick under ~1.5."""
+    """How much to run: the full run stays under ~8 minutes on a 2-core machine (http ~3.5), --quick under ~2.5."""
 
     import_reps: int
     load_reps: int
@@ -52,12 +62,13 @@ class Settings:
     encode_bytes: int
     crypto_reps: int
     http_reps: int
-    http_requests: int
+    http_seconds: float  # each rate sample of the http group runs this long
+    http_sse_seconds: float  # each stream sample: streams one after the other for this long
     budget_s: dict[str, float]
 
 
-FULL = Settings(9, 3, 3, 1_000_000, 9, 15, 200, {"imports": 60, "tokenizers": 240, "crypto": 60, "http": 60})
-QUICK = Settings(3, 1, 2, 200_000, 3, 5, 100, {"imports": 20, "tokenizers": 60, "crypto": 20, "http": 20})
+FULL = Settings(9, 3, 3, 1_000_000, 9, 8, 0.4, 0.4, {"imports": 60, "tokenizers": 240, "crypto": 60, "http": 200})
+QUICK = Settings(3, 1, 2, 200_000, 3, 5, 0.12, 0.2, {"imports": 20, "tokenizers": 60, "crypto": 20, "http": 60})
 
 
 @dataclass
@@ -150,6 +161,26 @@ def ensure_peer_venv() -> str | None:
     return None
 
 
+def ensure_server_venv() -> str | None:
+    """Create bench/.server-venv with uvicorn, httptools and uvloop if it is not there; returns why not, or None."""
+    from importlib.metadata import version
+
+    uvicorn = f"uvicorn=={version('uvicorn')}"
+    check = [str(SERVER_PYTHON), "-c", f"import {', '.join(SERVER_EXTRAS)}, uvicorn; print(uvicorn.__version__)"]
+    if SERVER_PYTHON.exists():
+        done = subprocess.run(check, capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip() == uvicorn.split("==")[1]:
+            return None
+    print(f"installing {uvicorn} {' '.join(SERVER_EXTRAS)} into {SERVER_VENV} ...", flush=True)
+    try:
+        subprocess.run([_base_python(), "-m", "venv", "--clear", str(SERVER_VENV)], check=True)
+        pip = [str(SERVER_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, uvicorn, *SERVER_EXTRAS], check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"cannot install {uvicorn} {' '.join(SERVER_EXTRAS)} into {SERVER_VENV}: {exc}"
+    return None
+
+
 # --- workers --------------------------------------------------------------------------------------------------------
 
 
@@ -208,17 +239,34 @@ def workers(sides: Sequence[str], log: IO[str]) -> Iterator[dict[str, Worker]]:
 
 
 def alternate(
-    rows: list[Row], runners: dict[tuple[int, str], Callable[[], dict[str, float]]], reps: int, budget_s: float
+    rows: Sequence[Row],
+    runners: dict[tuple[int, str], Callable[[], dict[str, float]]],
+    reps: int,
+    budget_s: float,
+    order: Sequence[str] = SIDES,
+    failed: dict[str, str] | None = None,
 ) -> int:
-    """Run every (row, side) once per round, the side order rotating each round; stop early past the budget."""
+    """Run every (row, side) once per round, the side order rotating each round; stop early past the budget.
+
+    With `failed` given, a side whose case fails (the worker reported an error, exited or cannot be written to) is
+    recorded there with the reason and left out from then on, instead of ending the whole run.
+    """
     start = time.monotonic()
     done = 0
     for rep in range(reps):
         for index, row in enumerate(rows):
-            sides = [side for side in SIDES if (index, side) in runners]
+            sides = [side for side in order if (index, side) in runners and side not in (failed or {})]
             turn = rep % len(sides) if sides else 0
             for side in sides[turn:] + sides[:turn]:
-                row.samples.setdefault(side, []).append(runners[(index, side)]())
+                try:
+                    sample = runners[(index, side)]()
+                except (RuntimeError, OSError) as exc:
+                    if failed is None:
+                        raise
+                    last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                    failed[side] = f"{row.workload}: {type(exc).__name__}: {last}"
+                    continue
+                row.samples.setdefault(side, []).append(sample)
         done = rep + 1
         if time.monotonic() - start > budget_s and done >= 2:
             break
@@ -413,36 +461,444 @@ def run_worker_group(
 
 # --- http -----------------------------------------------------------------------------------------------------------
 
+#: The columns of the http group, each a client in its own worker process: id -> (worker, label in the tables).
+HTTP_COLUMNS: dict[str, tuple[str, str]] = {
+    "aiohttp": ("ours", "aiohttp (floor)"),
+    "httpx": ("ours", "httpx.Client"),
+    "httpx-async": ("ours", "httpx.AsyncClient"),
+    "NovelAI": ("ours", "NovelAI"),
+    "AsyncNovelAI-aiohttp": ("ours", "AsyncNovelAI (aiohttp)"),
+    "AsyncNovelAI-httpx": ("ours", "AsyncNovelAI (httpx)"),
+    "peer-off": ("peer", "peer, validation off"),
+    "peer-on": ("peer", "peer, validation on"),
+}
+HTTP_FLOOR = "aiohttp"
+HTTP_OURS = ("NovelAI", "AsyncNovelAI-aiohttp", "AsyncNovelAI-httpx")
+HTTP_PEERS = ("peer-off", "peer-on")
+HTTP_MODEL = "clio-v1"  # served by the API host for ours and the peer (GENERAL_API_ADDRESS), answers 201
+HTTP_PROMPT = list(range(1000, 1100))  # 100 token ids inside Clio's vocabulary
+HTTP_EVENTS = 40  # tokens per generation: the JSON answer's output, and the token events of a stream
+HTTP_WIDTHS = (10, 100)
+HTTP_GOAL_RATE = 7000.0
+SSE_FIRST = "SSE /ai/generate-stream: time to first event"  # the stream row gives these two
+SSE_LAST = f"SSE /ai/generate-stream: time to last event ({HTTP_EVENTS} events)"
 
-def group_http(report: Report, settings: Settings, peer_ok: bool, log: IO[str]) -> None:
-    try:
-        from nai_sdk.testing import FakeNovelAI
-    except Exception as exc:
-        report.note("http", f"skipped: nai_sdk.testing is not importable ({type(exc).__name__}: {exc})")
-        return
-    try:
-        # The fake streams with sse-starlette, whose default line end is CRLF (legal SSE). novelai-api's parser only
-        # understands LF and yields no events at all from CRLF streams, so every client is served LF here.
-        from sse_starlette.sse import EventSourceResponse
 
-        EventSourceResponse.DEFAULT_SEPARATOR = "\n"
-        report.note("http", "SSE line ends set to LF for all clients (novelai-api yields nothing from CRLF streams)")
-    except ImportError:
-        pass
-    # A client that stops reading a stream early makes asyncio log "socket.send() raised exception." on the server.
-    logging.getLogger("asyncio").setLevel(logging.ERROR)
-    with FakeNovelAI(default_tier=3) as server:
-        _, token = server.add_account()
-        params = {
-            "base_url": server.base_url,
-            "token": token,
-            "requests": settings.http_requests,
-            "concurrency": 10,
-            "prompt_tokens": list(range(1000, 1100)),
-            "stream_tokens": 40,
+@dataclass
+class HttpRow(Row):
+    """A row of the http group: one value per column (req/s: the median of the samples' rates; ms: of their medians)."""
+
+    def value(self, column: str) -> float | None:
+        samples = self.samples.get(column, [])
+        if not samples:
+            return None
+        if self.unit == "req/s":
+            return statistics.median(sample["items"] / sample["s"] for sample in samples)
+        return statistics.median(sample["s"] for sample in samples)
+
+    def shown(self, side: str) -> str:
+        value = self.value(side)
+        if value is None:
+            return "-"
+        return f"{value:,.0f}" if self.unit == "req/s" else f"{value * 1e3:.2f}"
+
+    def time_ratio(self, column: str, reference: str) -> float | None:
+        """The column's time over the reference's (for rates, of the inverse rates): > 1 means it is slower."""
+        a, b = self.value(column), self.value(reference)
+        if a is None or b is None or not a or not b:
+            return None
+        return b / a if self.unit == "req/s" else a / b
+
+    def as_json(self) -> dict[str, Any]:
+        columns = [column for column in HTTP_COLUMNS if column in self.samples]
+        return {
+            "group": self.group,
+            "workload": self.workload,
+            "unit": self.unit,
+            "value": {column: self.value(column) for column in columns},
+            "n": {column: len(self.samples[column]) for column in columns},
+            "time_ratio_to_floor": {column: self.time_ratio(column, HTTP_FLOOR) for column in columns},
+            "peer_time_over_ours": {
+                f"{peer}/{ours}": self.time_ratio(peer, ours) for ours in HTTP_OURS for peer in HTTP_PEERS
+            },
+            "note": self.note,
+            "samples": self.samples,
         }
-        report.note("http", f"FakeNovelAI on {server.base_url}, in the harness process (each client in its own)")
-        run_worker_group(report, "http", params, settings.http_reps, settings.budget_s["http"], peer_ok, log)
+
+
+def capture_answers() -> tuple[dict[str, Any], str]:
+    """The three answers of the http group's server, each taken once from FakeNovelAI; and an account's token."""
+    import httpx
+
+    from nai_sdk.testing import FakeNovelAI
+
+    tokens = b"".join(token.to_bytes(2, "little") for token in HTTP_PROMPT)
+    parameters = {"min_length": HTTP_EVENTS, "max_length": HTTP_EVENTS}
+    body = {"input": base64.b64encode(tokens).decode(), "model": HTTP_MODEL, "parameters": parameters}
+    with FakeNovelAI(default_tier=3) as fake:
+        _, token = fake.add_account()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=fake.base_url, headers=headers, trust_env=False) as client:
+            answers = {
+                ("GET", "/user/subscription"): client.get("/user/subscription"),
+                ("POST", "/ai/generate"): client.post("/ai/generate", json=body),
+                ("POST", "/ai/generate-stream"): client.post("/ai/generate-stream", json=body),
+            }
+    routes = []
+    for (method, path), response in answers.items():
+        response.raise_for_status()
+        route: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": response.status_code,
+            "content_type": response.headers["content-type"],
+        }
+        if path.endswith("-stream"):
+            # FakeNovelAI's SSE library ends lines with CRLF (legal SSE); novelai-api's parser understands only LF
+            # and yields nothing at all from such a stream, so every client is served LF.
+            text = response.content.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            events = [chunk + b"\n\n" for chunk in text.split(b"\n\n") if chunk.strip()]
+            if len(events) != HTTP_EVENTS or b'"final":true' not in events[-1]:
+                raise RuntimeError(f"FakeNovelAI streamed {len(events)} events, not {HTTP_EVENTS} ending in a final")
+            route["events"] = [base64.b64encode(event).decode() for event in events]
+        else:
+            route["body"] = base64.b64encode(response.content).decode()
+        routes.append(route)
+    return {"routes": routes}, token
+
+
+@dataclass
+class HttpServer:
+    process: subprocess.Popen[str]
+    url: str
+    info: dict[str, Any]
+
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (user + system, from /proc: 10 ms ticks), None where unknown."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def stats(self) -> dict[str, Any]:
+        """The server's counts: `total` requests per route, and the requests and connections `since` the last call.
+
+        On a new connection each time, as the server expects (it does not count that one as the case's).
+        """
+        connection = http.client.HTTPConnection("127.0.0.1", self.info["port"], timeout=10)
+        try:
+            connection.request("GET", "/_bench/stats")
+            response = connection.getresponse()
+            if response.status != 200:
+                raise RuntimeError(f"the server answered {response.status} to /_bench/stats")
+            counts: dict[str, Any] = json.loads(response.read())
+        finally:
+            connection.close()
+        return counts
+
+
+@contextmanager
+def http_server(python: str, answers: dict[str, Any], log: IO[str]) -> Iterator[HttpServer]:
+    """bench/http_server.py in its own process, serving `answers` until the block ends."""
+    process = subprocess.Popen(
+        [python, str(BENCH / "http_server.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps(answers))
+        process.stdin.close()
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench/http_server.py exited (code {process.wait()}); see bench/.bench.log")
+        info: dict[str, Any] = json.loads(line)
+        server = HttpServer(process, f"http://127.0.0.1:{info['port']}", info)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                server.stats()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _run_http_case(worker: Worker, name: str, server: HttpServer) -> dict[str, float]:
+    """A case, with what the server saw around it (warm-up included): CPU time, requests, connections."""
+    server.stats()
+    before, start = server.cpu_seconds(), time.perf_counter()
+    value = _run_case(worker, name)
+    wall, after = time.perf_counter() - start, server.cpu_seconds()
+    since = server.stats()["since"]
+    value.update(case_wall_s=wall, server_requests=since["requests"], server_opened=since["opened"])
+    value["server_used"] = since["used"]
+    if before is not None and after is not None:
+        value["server_cpu_s"] = after - before
+    return value
+
+
+def group_http(report: Report, settings: Settings, peer_ok: bool, log: IO[str], server_venv: str) -> None:
+    from _http_runs import SSE, workloads
+
+    try:
+        answers, token = capture_answers()
+    except Exception as exc:
+        report.note("http", f"skipped: cannot capture the answers from FakeNovelAI ({type(exc).__name__}: {exc})")
+        return
+    python, venv_name = sys.executable, ".venv"
+    if server_venv == "fast":
+        why = ensure_server_venv()
+        if why is None:
+            python, venv_name = str(SERVER_PYTHON), "bench/.server-venv"
+        else:
+            report.note("http", f"{why}; the server runs in the project venv instead")
+    versions = _versions(python, ["uvicorn", *SERVER_EXTRAS])
+    columns = [column for column, (venv, _) in HTTP_COLUMNS.items() if venv == "ours" or peer_ok]
+    with http_server(python, answers, log) as server:
+        report.note(
+            "http",
+            f"server: bench/http_server.py under uvicorn {versions.get('uvicorn')} ({server.info['http']} parser, "
+            f"{server.info['loop']} loop; {venv_name}: {', '.join(f'{k} {v}' for k, v in versions.items())}) on "
+            f"{server.url}, in its own process; fixed answers captured from FakeNovelAI(default_tier=3)",
+        )
+        report.info["http"] = {
+            "server": {**server.info, "venv": venv_name, "versions": versions},
+            "plan": {"seconds": settings.http_seconds, "sse_seconds": settings.http_sse_seconds},
+            "columns": {},
+        }
+        params = {
+            "base_url": server.url,
+            "token": token,
+            "model": HTTP_MODEL,
+            "prompt_tokens": HTTP_PROMPT,
+            "events": HTTP_EVENTS,
+            "widths": list(HTTP_WIDTHS),
+            "seconds": settings.http_seconds,
+            "sse_seconds": settings.http_sse_seconds,
+        }
+        started: dict[str, Worker] = {}
+        try:
+            for column in columns:
+                ours = HTTP_COLUMNS[column][0] == "ours"
+                worker_python = sys.executable if ours else str(PEER_PYTHON)
+                started[column] = worker = Worker(worker_python, "worker_ours.py" if ours else "worker_peer.py", log)
+                worker.send({"cmd": "setup", "group": "http", "params": {**params, "column": column}})
+            names = workloads(HTTP_WIDTHS)
+            rows = [HttpRow("http", name, "ms" if name == SSE else "req/s") for name in names]
+            runners: dict[tuple[int, str], Callable[[], dict[str, float]]] = {}
+            for column, worker in started.items():
+                try:
+                    answer = worker.receive()
+                except RuntimeError as exc:
+                    report.note("http", f"{column} failed to set up: {str(exc).strip().splitlines()[-1]}")
+                    continue
+                if not answer["ok"]:
+                    report.note("http", f"{column} skipped: {answer['skip']}")
+                    continue
+                report.info["http"]["columns"][column] = answer["info"]
+                for name in answer["cases"]:
+                    runners[(names.index(name.split(":", 1)[1]), column)] = partial(
+                        _run_http_case, worker, name, server
+                    )
+            if not runners:
+                return
+            failed: dict[str, str] = {}
+            reps, budget = settings.http_reps, settings.budget_s["http"]
+            done = alternate(rows, runners, reps, budget, order=list(HTTP_COLUMNS), failed=failed)
+            if done < reps:
+                report.note("http", f"stopped after {done} of {reps} rounds (time budget {budget:.0f} s)")
+            for column, why in failed.items():
+                report.note("http", f"{column} failed and was left out from then on: {why} (stderr: bench/.bench.log)")
+        finally:
+            for worker in started.values():
+                worker.close()
+        served = server.stats()["total"]
+    report.info["http"]["requests served"] = served
+    report.note("http", f"requests served: {', '.join(f'{route} {count:,}' for route, count in served.items())}")
+    final = rows.pop()
+    for key, name in (("first", SSE_FIRST), ("last", SSE_LAST)):
+        row = HttpRow("http", name, "ms")
+        row.samples = {column: [{**s, "s": s[key]} for s in samples] for column, samples in final.samples.items()}
+        rows.append(row)
+    report.rows += rows
+    for row in rows:
+        cells = "  ".join(f"{column} {row.shown(column)}" for column in HTTP_COLUMNS if column in row.samples)
+        print(f"  {row.workload} ({row.unit}): {cells}", flush=True)
+
+
+def _http_rows(report: Report) -> list[HttpRow]:
+    return [row for row in report.rows if isinstance(row, HttpRow)]
+
+
+def _pct(value: float) -> str:
+    return f"{abs(value) * 100:.1f}%"
+
+
+def _goal(value: float, goal: float) -> str:
+    """`met (by N%)` or `missed by N%` for a figure that should be at least `goal`."""
+    margin = value / goal - 1
+    return f"met (by {_pct(margin)})" if margin >= 0 else f"missed by {_pct(margin)}"
+
+
+def http_goals(rows: Sequence[HttpRow]) -> list[str]:
+    """The goals of the http group, each with the figures it rests on."""
+    from _http_runs import GET, POST, in_flight, sequential
+
+    by_name = {row.workload: row for row in rows}
+    label = {column: HTTP_COLUMNS[column][1] for column in HTTP_COLUMNS}
+    lines: list[str] = []
+    for route in (GET, POST):
+        row = by_name.get(in_flight(route, 10))
+        if row is None:
+            continue
+        for ours in ("AsyncNovelAI-aiohttp", "AsyncNovelAI-httpx"):
+            rate = row.value(ours)
+            if rate is None:
+                lines.append(f"- {label[ours]}, {row.workload}: not measured")
+                continue
+            lines.append(
+                f"- {label[ours]}, {row.workload}: {rate:,.0f} req/s; goal {HTTP_GOAL_RATE:,.0f}: "
+                f"{_goal(rate, HTTP_GOAL_RATE)}"
+            )
+            peer = row.value("peer-off")
+            if peer is not None:
+                lines.append(
+                    f"- {label[ours]}, {row.workload}: {rate / peer:.2f}x the peer with validation off "
+                    f"({peer:,.0f} req/s); goal 0.9x: {_goal(rate / peer, 0.9)}"
+                )
+    for route in (GET, POST):
+        row = by_name.get(sequential(route))
+        if row is None:
+            continue
+        ours_rate, raw = row.value("NovelAI"), row.value("httpx")
+        if ours_rate is not None and raw is not None:
+            lines.append(
+                f"- NovelAI, {row.workload}: {ours_rate:,.0f} req/s, {ours_rate / raw:.2f}x raw httpx.Client "
+                f"({raw:,.0f} req/s); goal 0.9x: {_goal(ours_rate / raw, 0.9)}"
+            )
+    row = by_name.get(SSE_FIRST)
+    floor = row.value(HTTP_FLOOR) if row is not None else None
+    if row is not None and floor is not None:
+        for ours in HTTP_OURS:
+            value = row.value(ours)
+            if value is None:
+                continue
+            delta = (value - floor) * 1e3
+            verdict = "met" if delta <= 0.1 else f"missed by {delta - 0.1:.2f} ms"
+            lines.append(
+                f"- {label[ours]}, first SSE event: {value * 1e3:.2f} ms, {delta:+.2f} ms against raw aiohttp "
+                f"({floor * 1e3:.2f} ms); goal within 0.1 ms: {verdict}"
+            )
+    return lines
+
+
+def http_tables(rows: Sequence[HttpRow]) -> list[str]:
+    """The http group's summary: values, time ratios to the floor, ours against the peer."""
+    columns = [column for column in HTTP_COLUMNS if any(column in row.samples for row in rows)]
+    header = "| workload | " + " | ".join(HTTP_COLUMNS[column][1] for column in columns) + " |"
+    rule = "|---|" + "---|" * len(columns)
+    values = [header, rule]
+    ratios = [header, rule]
+    for row in rows:
+        name = f"{row.workload} ({'req/s' if row.unit == 'req/s' else 'ms, median'})"
+        values.append(f"| {name} | " + " | ".join(row.shown(column) for column in columns) + " |")
+        cells = [_fmt_ratio(row.time_ratio(column, HTTP_FLOOR)) for column in columns]
+        ratios.append(f"| {row.workload} | " + " | ".join(cells) + " |")
+    pairs = [(peer, ours) for ours in HTTP_OURS for peer in HTTP_PEERS if ours in columns and peer in columns]
+    versus = [
+        "| workload | "
+        + " | ".join(f"{HTTP_COLUMNS[peer][1]} / {HTTP_COLUMNS[ours][1]}" for peer, ours in pairs)
+        + " |",
+        "|---|" + "---|" * len(pairs),
+    ]
+    for row in rows:
+        versus.append(
+            f"| {row.workload} | " + " | ".join(_fmt_ratio(row.time_ratio(peer, ours)) for peer, ours in pairs) + " |"
+        )
+    return [
+        *values,
+        "",
+        "Time ratio to raw aiohttp (the floor): the column's time per request (or to the event) over the floor's; "
+        "1.00 = as fast, 2.00 = twice the time.",
+        "",
+        *ratios,
+        "",
+        "Ours against the peer: the peer's time over ours (> 1: ours is faster). NovelAI is synchronous, the peer "
+        "is not: compare it in the sequential and SSE rows.",
+        "",
+        *(versus if pairs else ["(no peer columns)"]),
+    ]
+
+
+def http_server_load(rows: Sequence[HttpRow]) -> list[str]:
+    """Whether the server kept up, and how the clients used their connections, from what the server saw per case."""
+    load = [
+        "| workload | server CPU per request | server load at the fastest column's rate | fastest column |",
+        "|---|---|---|---|",
+    ]
+    columns = [column for column in HTTP_COLUMNS if any(column in row.samples for row in rows)]
+    reuse = [
+        "| workload | " + " | ".join(HTTP_COLUMNS[column][1] for column in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        if row.workload == SSE_LAST:
+            continue  # the same streams as the first-event row
+        cells = []
+        for column in columns:
+            shares = [
+                100 * s["server_opened"] / s["server_requests"]
+                for s in row.samples.get(column, [])
+                if s.get("server_requests")
+            ]
+            cells.append(f"{statistics.median(shares):.1f}" if shares else "-")
+        reuse.append(f"| {row.workload.split(':')[0]} | " + " | ".join(cells) + " |")
+        if row.unit != "req/s":
+            continue
+        per_request = [
+            s["server_cpu_s"] / s["server_requests"]
+            for samples in row.samples.values()
+            for s in samples
+            if "server_cpu_s" in s and s.get("server_requests")
+        ]
+        fastest = max((c for c in row.samples if row.value(c) is not None), key=lambda c: row.value(c) or 0.0)
+        busy = [
+            s["server_cpu_s"] / s["server_requests"] * s["items"] / s["s"]
+            for s in row.samples[fastest]
+            if "server_cpu_s" in s and s.get("server_requests")
+        ]
+        if not per_request or not busy:
+            continue
+        cpu = statistics.median(per_request)
+        load.append(
+            f"| {row.workload} | {cpu * 1e6:.0f} µs (~{1 / cpu:,.0f} req/s on one core) | "
+            f"{statistics.median(busy) * 100:.0f}% | {HTTP_COLUMNS[fastest][1]} |"
+        )
+    return [
+        "The server's CPU time per request (from /proc, 10 ms ticks, around each case; median over all columns' "
+        "samples), and the share of one core the server needed at the fastest column's rate (its CPU per request "
+        "times that rate, median over that column's samples): well under 100% means the server kept up.",
+        "",
+        *load,
+        "",
+        "New connections per 100 requests, as the server counted them (warm-up included; median over samples): "
+        "0 means every request went over a kept-alive connection, 100 a new connection for every request.",
+        "",
+        *reuse,
+    ]
 
 
 # --- output ---------------------------------------------------------------------------------------------------------
@@ -483,7 +939,7 @@ def _aggregate(report: Report) -> list[Row]:
 
 def summary_rows(report: Report) -> list[Row]:
     keep: list[Row] = []
-    for row in report.rows:
+    for row in _generic_rows(report):
         if row.group == "imports" and "process wall" in row.workload:
             continue
         if row.group == "tokenizers" and row.workload.startswith("first load: ") and "all seven" not in row.workload:
@@ -494,6 +950,75 @@ def summary_rows(report: Report) -> list[Row]:
     aggregated = _aggregate(report)
     first = next((i for i, row in enumerate(keep) if row.group in ("crypto", "http")), len(keep))
     return keep[:first] + aggregated + keep[first:]
+
+
+def _generic_rows(report: Report) -> list[Row]:
+    """The rows of the floor/ours/peer groups (the http group has its own columns and tables)."""
+    return [row for row in report.rows if not isinstance(row, HttpRow)]
+
+
+def http_section(report: Report) -> list[str]:
+    rows = _http_rows(report)
+    if not rows:
+        return []
+    info = report.info.get("http", {})
+    server = info.get("server", {})
+    return [
+        "## http",
+        "",
+        f"Against bench/http_server.py (uvicorn, {server.get('http')} parser, {server.get('loop')} loop, its own "
+        "process; fixed answers captured from FakeNovelAI). Each column is one client in its own worker process: "
+        "raw aiohttp (the floor), raw httpx, ours, and novelai-api 0.34.1 with an aiohttp session, its response "
+        "validation off and on. Rates are requests per second (higher is better); SSE rows are ms from sending "
+        f"the request (lower is better). {_http_sizes(rows, info.get('plan', {}))}",
+        "",
+        _http_limits(info.get("columns", {})),
+        "",
+        *http_tables(rows),
+        "",
+        "### Goals",
+        "",
+        *http_goals(rows),
+        "",
+        "### Server load and connections",
+        "",
+        *http_server_load(rows),
+        "",
+    ]
+
+
+def _http_sizes(rows: Sequence[HttpRow], plan: dict[str, Any]) -> str:
+    """How big the samples were: rounds, and requests (streams) per sample over the columns."""
+    rounds = max((len(samples) for row in rows for samples in row.samples.values()), default=0)
+    requests = [s["items"] for row in rows if row.unit == "req/s" for v in row.samples.values() for s in v]
+    streams = [s["streams"] for row in rows if row.unit == "ms" for v in row.samples.values() for s in v]
+    text = f"{rounds} rounds, each running every column once (the order rotating)."
+    if requests:
+        text += (
+            f" A rate sample runs {plan.get('seconds')} s: {min(requests):,.0f} to {max(requests):,.0f} requests, "
+            "by column and row."
+        )
+    if streams:
+        text += (
+            f" A stream sample runs {plan.get('sse_seconds')} s: {min(streams):,.0f} to {max(streams):,.0f} streams."
+        )
+    return text
+
+
+def _http_limits(columns: dict[str, dict[str, Any]]) -> str:
+    """The connection limits each client had (100 in flight needs 100 connections)."""
+    parts = []
+    for column, info in columns.items():
+        if "connection limit" in info:
+            parts.append(f"{HTTP_COLUMNS[column][1]} {info['connection limit']} (aiohttp's default)")
+        elif "limits" in info:
+            parts.append(f"{HTTP_COLUMNS[column][1]} `{info['limits']}` (httpx's defaults)")
+        elif "DEFAULT_MAX_CONNECTIONS" in info:
+            parts.append(
+                f"{HTTP_COLUMNS[column][1]} {info['DEFAULT_MAX_CONNECTIONS']}, {info['DEFAULT_MAX_KEEPALIVE']} kept "
+                "alive (nai_sdk/_constants.py)"
+            )
+    return "Connection limits: " + "; ".join(parts) + "." if parts else ""
 
 
 def table(rows: Sequence[Row]) -> list[str]:
@@ -547,12 +1072,14 @@ def machine(peer_ok: bool) -> dict[str, Any]:
 
 def write_results(report: Report, out: Path, args: argparse.Namespace, elapsed: float) -> list[str]:
     info = report.info.get("machine", {})
-    summary = table(summary_rows(report))
+    kept = summary_rows(report)
+    summary = table(kept) if kept else []
     lines = [
         "# nai-sdk benchmarks",
         "",
         f"Made by `bench/run.py{' --quick' if args.quick else ''}"
-        f"{''.join(' --only ' + g for g in args.only or [])}` in {elapsed:.0f} s. "
+        f"{''.join(' --only ' + g for g in args.only or [])}"
+        f"{' --http-server ' + args.http_server if args.http_server != 'fast' else ''}` in {elapsed:.0f} s. "
         "Medians of alternating runs; ratios are of times (peer/ours > 1: ours is faster; ours/floor: the cost of "
         "nai_sdk over the raw libraries). See bench/README.md for what each workload does.",
         "",
@@ -562,10 +1089,8 @@ def write_results(report: Report, out: Path, args: argparse.Namespace, elapsed: 
         f"- Ours (project venv): {', '.join(f'{k} {v}' for k, v in info.get('ours', {}).items())}",
         f"- Peer (bench/.peer-venv): {', '.join(f'{k} {v}' for k, v in info.get('peer', {}).items())}",
         "",
-        "## Summary",
-        "",
-        *summary,
-        "",
+        *(["## Summary", "", *summary, ""] if summary else []),
+        *http_section(report),
         "## Notes",
         "",
     ]
@@ -575,11 +1100,13 @@ def write_results(report: Report, out: Path, args: argparse.Namespace, elapsed: 
         group_info = report.info.get(group)
         if group_info:
             lines.append(f"- {group} worker info: `{json.dumps(group_info, ensure_ascii=False)[:1500]}`")
-    lines += ["", "## All rows", "", *table(report.rows), ""]
+    if _generic_rows(report):
+        lines += ["", "## All rows", "", *table(_generic_rows(report))]
+    lines.append("")
     (out / "results.md").write_text("\n".join(lines), encoding="utf-8")
     payload = {
         "machine": info,
-        "args": {"quick": args.quick, "only": args.only},
+        "args": {"quick": args.quick, "only": args.only, "http_server": args.http_server},
         "elapsed_s": elapsed,
         "notes": report.notes,
         "info": {k: v for k, v in report.info.items() if k != "machine"},
@@ -594,6 +1121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds, 200 kB of text")
     parser.add_argument("--only", action="append", choices=GROUPS, help="run only this group (repeatable)")
     parser.add_argument("--out", type=Path, default=BENCH, help="where results.md and results.json go")
+    parser.add_argument(
+        "--http-server",
+        choices=("fast", "project"),
+        default="fast",
+        help="the http group's server: uvicorn with httptools and uvloop in bench/.server-venv (default), or the "
+        "project venv's uvicorn as installed (h11 and asyncio unless those are there)",
+    )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
     groups = args.only or list(GROUPS)
@@ -621,13 +1155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif group == "crypto":
                 run_worker_group(report, group, common, settings.crypto_reps, settings.budget_s[group], peer_ok, log)
             elif group == "http":
-                group_http(report, settings, peer_ok, log)
+                group_http(report, settings, peer_ok, log, args.http_server)
             print(f"   ({time.monotonic() - group_start:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     report.info["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     args.out.mkdir(parents=True, exist_ok=True)
     summary = write_results(report, args.out, args, elapsed)
-    print("\n".join(["", *summary, "", f"wrote {args.out / 'results.md'} and results.json ({elapsed:.0f} s)"]))
+    http = http_section(report)
+    print("\n".join(["", *summary, "", *http, f"wrote {args.out / 'results.md'} and results.json ({elapsed:.0f} s)"]))
     return 0
 
 

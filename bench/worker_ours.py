@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.metadata
 import json
 import sys
-import time
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _http_runs import Plan, async_cases, check_async, check_sync, sync_cases
 from _proto import Case, Metrics, Setup, SkipGroup, serve, timed
 
 TOKENIZERS = ("gpt2", "gpt2-genji", "pile", "nerdstash_v1", "nerdstash_v2", "llama3", "clip")
@@ -241,128 +243,246 @@ def setup_crypto(params: dict[str, Any]) -> Setup:
     return cases, info
 
 
-# --- HTTP against the local fake ---------------------------------------------------------------------------------
+# --- HTTP against the local fixed-answer server (bench/http_server.py) ------------------------------------------
+
+OURS_BACKENDS: dict[str, Literal["aiohttp", "httpx"]] = {
+    "AsyncNovelAI-aiohttp": "aiohttp",
+    "AsyncNovelAI-httpx": "httpx",
+}
+
+_PATHS = ("/user/subscription", "/ai/generate", "/ai/generate-stream")  # GET, POST, stream
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What every client of the http group sends: the server, the token and one generation request."""
+
+    base: str
+    token: str
+    model: str
+    prompt: list[int]
+    length: int
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The raw clients' generation request: 2-byte token ids (Clio's width) and the length, nothing else."""
+        tokens = b"".join(token.to_bytes(2, "little") for token in self.prompt)
+        parameters = {"min_length": self.length, "max_length": self.length}
+        return {"input": base64.b64encode(tokens).decode(), "model": self.model, "parameters": parameters}
+
+
+class _Events:
+    """The raw clients' SSE parsing, lean: events end with a blank line (LF, as the server sends them), and each
+    has one `data:` line of JSON. Yields the `final` of each complete event as soon as it is parsed, so the first
+    event of a chunk is handed over before the rest are parsed."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+
+    def feed(self, chunk: bytes) -> Iterator[bool]:
+        self.buffer += chunk
+        while (end := self.buffer.find(b"\n\n")) >= 0:
+            event, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
+            for line in event.split(b"\n"):
+                if line.startswith(b"data:"):
+                    yield bool(json.loads(line[5:])["final"])
+
+
+def _http_aiohttp(target: _Target, loop: asyncio.AbstractEventLoop, plan: Plan) -> Setup:
+    import aiohttp
+
+    async def make() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(headers=target.auth)
+
+    session = loop.run_until_complete(make())
+    body = target.body
+    get_url, post_url, stream_url = (target.base + path for path in _PATHS)
+
+    async def get() -> object:
+        async with session.get(get_url) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def post() -> object:
+        async with session.post(post_url, json=body) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def stream() -> AsyncIterator[bool]:
+        async with session.post(stream_url, json=body) as response:
+            response.raise_for_status()
+            events = _Events()
+            async for chunk in response.content.iter_any():
+                for final in events.feed(chunk):
+                    yield final
+
+    check_async(loop, get, post, stream, plan.events)
+    connector = session.connector
+    limit = connector.limit if connector is not None else None
+    info = {"aiohttp": _version("aiohttp"), "connection limit": limit}
+    return async_cases("aiohttp", loop, get, post, stream, plan), info
+
+
+def _httpx_limits() -> Any:
+    import httpx
+
+    # httpx's own defaults, spelled out so that the report can name them.
+    return httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+def _http_httpx(target: _Target, plan: Plan) -> Setup:
+    import httpx
+
+    client = httpx.Client(headers=target.auth, trust_env=False, limits=_httpx_limits())
+    body = target.body
+    get_url, post_url, stream_url = (target.base + path for path in _PATHS)
+
+    def get() -> object:
+        response = client.get(get_url)
+        response.raise_for_status()
+        return response.json()
+
+    def post() -> object:
+        response = client.post(post_url, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def stream() -> Iterator[bool]:
+        with client.stream("POST", stream_url, json=body) as response:
+            response.raise_for_status()
+            events = _Events()
+            for chunk in response.iter_bytes():
+                yield from events.feed(chunk)
+
+    check_sync(get, post, stream, plan.events)
+    info = {"httpx": _version("httpx"), "limits": repr(_httpx_limits())}
+    return sync_cases("httpx", get, post, stream, plan), info
+
+
+def _http_httpx_async(target: _Target, loop: asyncio.AbstractEventLoop, plan: Plan) -> Setup:
+    import httpx
+
+    async def make() -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers=target.auth, trust_env=False, limits=_httpx_limits())
+
+    client = loop.run_until_complete(make())
+    body = target.body
+    get_url, post_url, stream_url = (target.base + path for path in _PATHS)
+
+    async def get() -> object:
+        response = await client.get(get_url)
+        response.raise_for_status()
+        return response.json()
+
+    async def post() -> object:
+        response = await client.post(post_url, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    async def stream() -> AsyncIterator[bool]:
+        async with client.stream("POST", stream_url, json=body) as response:
+            response.raise_for_status()
+            events = _Events()
+            async for chunk in response.aiter_bytes():
+                for final in events.feed(chunk):
+                    yield final
+
+    check_async(loop, get, post, stream, plan.events)
+    info = {"httpx": _version("httpx"), "limits": repr(_httpx_limits())}
+    return async_cases("httpx-async", loop, get, post, stream, plan), info
+
+
+def _ours_info() -> dict[str, Any]:
+    from nai_sdk import _constants
+
+    limits = {name: getattr(_constants, name, None) for name in ("DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_KEEPALIVE")}
+    return {"nai-sdk": _version("nai-sdk"), **limits}
+
+
+def _http_novelai(target: _Target, plan: Plan) -> Setup:
+    _require("nai_sdk._client")
+    from nai_sdk import NovelAI
+
+    nai = NovelAI(token=target.token, base_url=target.base)
+    prompt, model, length = target.prompt, target.model, target.length
+
+    def get() -> object:
+        return nai.account.subscription()
+
+    def post() -> object:
+        return nai.text.generate(prompt, model, min_length=length, max_length=length)
+
+    def stream() -> Iterator[bool]:
+        with nai.text.stream(prompt, model, min_length=length, max_length=length) as pieces:
+            for piece in pieces:
+                yield piece.final
+
+    check_sync(get, post, stream, plan.events)  # also loads the model's tokenizer, which decodes the answers
+    return sync_cases("NovelAI", get, post, stream, plan), _ours_info()
+
+
+def _http_async_novelai(column: str, target: _Target, loop: asyncio.AbstractEventLoop, plan: Plan) -> Setup:
+    _require("nai_sdk._client")
+    from nai_sdk import AsyncNovelAI
+
+    backend = OURS_BACKENDS[column]
+
+    async def make() -> AsyncNovelAI:
+        return AsyncNovelAI(token=target.token, base_url=target.base, http_backend=backend)
+
+    nai = loop.run_until_complete(make())
+    prompt, model, length = target.prompt, target.model, target.length
+
+    async def get() -> object:
+        return await nai.account.subscription()
+
+    async def post() -> object:
+        return await nai.text.generate(prompt, model, min_length=length, max_length=length)
+
+    async def stream() -> AsyncIterator[bool]:
+        async with nai.text.stream(prompt, model, min_length=length, max_length=length) as pieces:
+            async for piece in pieces:
+                yield piece.final
+
+    check_async(loop, get, post, stream, plan.events)
+    return async_cases(column, loop, get, post, stream, plan), {**_ours_info(), "http_backend": nai.http_backend}
 
 
 def setup_http(params: dict[str, Any]) -> Setup:
-    import httpx
-
-    base, token = params["base_url"], params["token"]
-    requests, concurrency = int(params["requests"]), int(params["concurrency"])
-    prompt = list(params["prompt_tokens"])
-    length = int(params["stream_tokens"])
-    auth = {"Authorization": f"Bearer {token}"}
-    body = {
-        "input": base64.b64encode(b"".join(t.to_bytes(2, "little") for t in prompt)).decode(),
-        "model": "clio-v1",
-        "parameters": {"min_length": length, "max_length": length, "temperature": 1.0},
-    }
-    cases: dict[str, tuple[str, Case]] = {}
-    info: dict[str, Any] = {}
-
-    # The floor: raw httpx at its leanest (one client, keep-alive, no proxy lookup from the environment); responses
-    # are checked and parsed as JSON, which every side does.
-    floor_client = httpx.Client(headers=auth, trust_env=False)
-
-    def floor_seq() -> Metrics:
-        def run() -> None:
-            for _ in range(requests):
-                response = floor_client.get(f"{base}/user/subscription")
-                response.raise_for_status()
-                response.json()
-
-        return timed(run, requests)
-
-    def floor_conc() -> Metrics:
-        async def run() -> Metrics:
-            limits = httpx.Limits(max_connections=concurrency)
-            async with httpx.AsyncClient(headers=auth, limits=limits, trust_env=False) as client:
-                gate = asyncio.Semaphore(concurrency)
-
-                async def one() -> None:
-                    async with gate:
-                        response = await client.get(f"{base}/user/subscription")
-                        response.raise_for_status()
-                        response.json()
-
-                await one()
-                start = time.perf_counter()
-                await asyncio.gather(*(one() for _ in range(requests)))
-                return {"s": time.perf_counter() - start, "items": float(requests)}
-
-        return asyncio.run(run())
-
-    def floor_stream(first_only: bool) -> Metrics:
-        start = time.perf_counter()
-        first = None
-        with floor_client.stream("POST", f"{base}/ai/generate-stream", json=body) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                if line.startswith("data:"):
-                    event = json.loads(line[5:])
-                    if first is None:
-                        first = time.perf_counter() - start
-                        if first_only:
-                            break
-                    if event.get("final"):
-                        break
-        assert first is not None
-        return {"s": first if first_only else time.perf_counter() - start}
-
-    cases["floor:GET /user/subscription, sequential"] = ("req/s", floor_seq)
-    cases[f"floor:GET /user/subscription, {concurrency} in flight (async)"] = ("req/s", floor_conc)
-    cases["floor:stream: time to first token"] = ("ms", lambda: floor_stream(True))
-    cases[f"floor:stream: {length} tokens, whole stream"] = ("ms", lambda: floor_stream(False))
-
-    try:
-        _require("nai_sdk._client")
-        from nai_sdk._client import AsyncNovelAI, NovelAI
-    except SkipGroup as exc:
-        info["ours_skipped"] = str(exc)
-        return cases, info
-
-    nai = NovelAI(token=token, base_url=base)
-    info["ours_async_backend"] = AsyncNovelAI(token=token, base_url=base).http_backend
-
-    def ours_seq() -> Metrics:
-        return timed(lambda: [nai.account.subscription() for _ in range(requests)], requests)
-
-    def ours_conc() -> Metrics:
-        async def run() -> Metrics:
-            async with AsyncNovelAI(token=token, base_url=base) as client:
-                gate = asyncio.Semaphore(concurrency)
-
-                async def one() -> None:
-                    async with gate:
-                        await client.account.subscription()
-
-                await one()
-                start = time.perf_counter()
-                await asyncio.gather(*(one() for _ in range(requests)))
-                return {"s": time.perf_counter() - start, "items": float(requests)}
-
-        return asyncio.run(run())
-
-    def ours_stream(first_only: bool) -> Metrics:
-        start = time.perf_counter()
-        first = None
-        with nai.text.stream(prompt, "clio-v1", min_length=length, max_length=length) as stream:
-            for piece in stream:
-                if first is None:
-                    first = time.perf_counter() - start
-                    if first_only:
-                        break
-                if piece.final:
-                    break
-        assert first is not None
-        return {"s": first if first_only else time.perf_counter() - start}
-
-    ours_stream(False)  # loads the Clio tokenizer, which decodes the pieces
-    cases["ours:GET /user/subscription, sequential"] = ("req/s", ours_seq)
-    cases[f"ours:GET /user/subscription, {concurrency} in flight (async)"] = ("req/s", ours_conc)
-    cases["ours:stream: time to first token"] = ("ms", lambda: ours_stream(True))
-    cases[f"ours:stream: {length} tokens, whole stream"] = ("ms", lambda: ours_stream(False))
-    return cases, info
+    """One column of the http group (params["column"]): a raw library or one of ours."""
+    column = str(params["column"])
+    target = _Target(
+        base=str(params["base_url"]),
+        token=str(params["token"]),
+        model=str(params["model"]),
+        prompt=[int(token_id) for token_id in params["prompt_tokens"]],
+        length=int(params["events"]),
+    )
+    plan = Plan.from_params(params)
+    if column == "httpx":
+        return _http_httpx(target, plan)
+    if column == "NovelAI":
+        return _http_novelai(target, plan)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    if column == "aiohttp":
+        return _http_aiohttp(target, loop, plan)
+    if column == "httpx-async":
+        return _http_httpx_async(target, loop, plan)
+    if column in OURS_BACKENDS:
+        return _http_async_novelai(column, target, loop, plan)
+    raise SkipGroup(f"no http column {column!r} in this worker")
 
 
 def setup(group: str, params: dict[str, Any]) -> Setup:

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _http_runs import Plan, async_cases, check_async
 from _proto import Case, Metrics, Setup, SkipGroup, serve, timed
 
 EMAIL = "bench@example.com"
@@ -143,78 +144,65 @@ def setup_crypto(params: dict[str, Any]) -> Setup:
 
 
 def setup_http(params: dict[str, Any]) -> Setup:
+    """One peer column of the http group: params["column"] is "peer-off" or "peer-on" (schema validation)."""
     import aiohttp
     import novelai_api._low_level as low_level_module
     from novelai_api.NovelAI_API import NovelAIAPI
     from novelai_api.Preset import Model
 
-    base, token = params["base_url"], params["token"]
-    requests, concurrency = int(params["requests"]), int(params["concurrency"])
-    prompt = list(params["prompt_tokens"])
-    length = int(params["stream_tokens"])
+    column = str(params["column"])
+    if column not in ("peer-off", "peer-on"):
+        raise SkipGroup(f"no http column {column!r} in the peer worker")
+    base, token = str(params["base_url"]), str(params["token"])
+    prompt = [int(token_id) for token_id in params["prompt_tokens"]]
+    length = int(params["events"])
+    model = Model(params["model"])
+    plan = Plan.from_params(params)
     # The peer has no base-URL setting: BASE_ADDRESS serves most calls, but generation reads module constants
     # (TEXT_API_ADDRESS for Kayra/Erato, GENERAL_API_ADDRESS for older models such as Clio).
     low_level_module.GENERAL_API_ADDRESS = base
     low_level_module.TEXT_API_ADDRESS = base
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
 
     async def make() -> NovelAIAPI:
+        # An attached ClientSession is the peer's fastest mode; without one it opens a session per request.
         api = NovelAIAPI(aiohttp.ClientSession())
         api.BASE_ADDRESS = base
         api.headers["Authorization"] = f"Bearer {token}"
-        await api.low_level.get_subscription()
         return api
 
     api = loop.run_until_complete(make())
-    parameters = {"min_length": length, "max_length": length, "temperature": 1.0}
+    low_level = api.low_level
+    if not hasattr(low_level, "is_schema_validation_enabled"):
+        raise SkipGroup("novelai-api has no LowLevel.is_schema_validation_enabled")
+    # Validation of response bodies against the peer's JSON schemas (on by default); of the three routes here,
+    # only get_subscription validates (generate does not).
+    low_level.is_schema_validation_enabled = column == "peer-on"
+    parameters = {"min_length": length, "max_length": length}
 
-    def seq() -> Metrics:
-        async def run() -> None:
-            for _ in range(requests):
-                await api.low_level.get_subscription()
+    async def get() -> object:
+        return await low_level.get_subscription()
 
-        return timed(lambda: loop.run_until_complete(run()), requests)
+    async def post() -> object:
+        answer = None
+        async for content in low_level.generate(prompt, model, parameters):
+            answer = content
+        return answer
 
-    def conc() -> Metrics:
-        async def run() -> None:
-            gate = asyncio.Semaphore(concurrency)
+    async def stream() -> AsyncIterator[bool]:
+        async for content in low_level.generate(prompt, model, parameters, stream=True):
+            yield bool(json.loads(content)["final"])
 
-            async def one() -> None:
-                async with gate:
-                    await api.low_level.get_subscription()
-
-            await asyncio.gather(*(one() for _ in range(requests)))
-
-        return timed(lambda: loop.run_until_complete(run()), requests)
-
-    def stream(first_only: bool) -> Metrics:
-        async def run() -> Metrics:
-            start = time.perf_counter()
-            first = None
-            events = api.low_level.generate(prompt, Model.Clio, parameters, stream=True)
-            async for content in events:
-                if first is None:
-                    first = time.perf_counter() - start
-                    if first_only:
-                        break
-                if json.loads(content).get("final"):
-                    break
-            await events.aclose()
-            if first is None:
-                raise RuntimeError("novelai-api yielded no stream event")
-            return {"s": first if first_only else time.perf_counter() - start}
-
-        return loop.run_until_complete(run())
-
-    stream(False)
-    cases: dict[str, tuple[str, Case]] = {
-        "peer:GET /user/subscription, sequential": ("req/s", seq),
-        f"peer:GET /user/subscription, {concurrency} in flight (async)": ("req/s", conc),
-        "peer:stream: time to first token": ("ms", lambda: stream(True)),
-        f"peer:stream: {length} tokens, whole stream": ("ms", lambda: stream(False)),
+    check_async(loop, get, post, stream, plan.events)
+    connector = api.session.connector if api.session is not None else None
+    info = {
+        "novelai-api": importlib.metadata.version("novelai-api"),
+        "aiohttp": importlib.metadata.version("aiohttp"),
+        "connection limit": connector.limit if connector is not None else None,
+        "is_schema_validation_enabled": low_level.is_schema_validation_enabled,
     }
-    info = {"note": "NovelAIAPI with an aiohttp ClientSession attached (its fastest mode), schema validation on"}
-    return cases, info
+    return async_cases(column, loop, get, post, stream, plan), info
 
 
 def setup(group: str, params: dict[str, Any]) -> Setup:
