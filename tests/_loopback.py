@@ -88,10 +88,12 @@ class ScriptedServer(_Threaded):
         super().__init__()
         self.handler = handler
         self.heads: list[bytes] = []
+        self.connections = 0
         self.open_connections = 0
         self.max_open_connections = 0
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         self.open_connections += 1
         self.max_open_connections = max(self.max_open_connections, self.open_connections)
         try:

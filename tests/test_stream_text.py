@@ -45,7 +45,7 @@ def test_pieces_add_up_to_the_whole_generation(model: str, text: str, sizes: lis
     if not tokens:
         return
     assembler = _Assembler(build_request([1, 2, 3], model))
-    pieces = assembler.feed(_stream(model, tokens, sizes))
+    pieces = list(assembler.feed(_stream(model, tokens, sizes)))
     assert assembler.finished
     assert pieces[-1].final
     assert [token for p in pieces for token in p.tokens] == tokens
@@ -72,6 +72,16 @@ def test_each_event_decodes_a_bounded_window(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(text_module, "_decode", counting)
     assembler = _Assembler(build_request([1, 2, 3], model))
-    pieces = assembler.feed(_stream(model, tokens, [1]))
+    pieces = list(assembler.feed(_stream(model, tokens, [1])))
     assert len(pieces) == len(tokens) > 250
     assert max(decoded) <= 2
+
+
+def test_events_after_the_final_one_are_ignored() -> None:
+    model = "kayra-v1"
+    tokens = get_tokenizer(model).encode("Hello there")
+    assembler = _Assembler(build_request([1, 2, 3], model))
+    stream = _stream(model, tokens, [1]) + b'event: newToken\ndata: {"token": "AAA=", "final": true}\n\n'
+    pieces = list(assembler.feed(stream))
+    assert len(pieces) == len(tokens)
+    assert assembler.result().text == "Hello there"

@@ -238,3 +238,40 @@ async def test_connections_are_capped_at_the_pool_limit(backend: str) -> None:
             results = await asyncio.gather(*(nai.account.priority() for _ in range(DEFAULT_MAX_CONNECTIONS + 30)))
     assert all(r.max_priority_actions == 5 for r in results)
     assert server.max_open_connections == DEFAULT_MAX_CONNECTIONS
+
+
+async def test_a_finished_stream_leaves_its_connection_for_the_next_request(client_kind: str) -> None:
+    from nai_sdk.tokenizers import tokens_to_b64
+
+    events = b"".join(
+        b"event: newToken\ndata: "
+        + json.dumps({"token": tokens_to_b64([token], "kayra-v1"), "ptr": ptr, "final": ptr == 2}).encode()
+        + b"\n\n"
+        for ptr, token in enumerate([1000, 1001, 1002])
+    )
+
+    async def handler(head: bytes, writer: asyncio.StreamWriter) -> None:
+        if head.startswith(b"GET"):
+            writer.write(_answer(PRIORITY))
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        writer.write(b"%x\r\n%s\r\n" % (len(events), events))
+        await writer.drain()
+        await asyncio.sleep(0.01)  # the end of the body comes in a packet of its own, after the final event
+        writer.write(b"0\r\n\r\n")
+
+    with ScriptedServer(handler) as server:
+        kwargs: dict[str, Any] = {"token": "t", "base_url": server.url, "backoff": FAST_BACKOFF}
+        nai: Any = (
+            NovelAI(**kwargs)
+            if client_kind == "sync"
+            else AsyncNovelAI(http_backend=client_kind.removeprefix("async-"), **kwargs)  # type: ignore[arg-type]
+        )
+        try:
+            for _ in range(3):
+                pieces = await collect(nai.text.stream([1, 2], "kayra-v1", max_length=3))
+                assert [piece.final for piece in pieces] == [False, False, True]
+            assert (await maybe(nai.account.priority())).max_priority_actions == 5
+        finally:
+            await maybe(nai.aclose() if client_kind != "sync" else nai.close())
+    assert server.connections == 1

@@ -147,8 +147,13 @@ class _Assembler:
         self.read = 0
         self.finished = False
 
-    def feed(self, chunk: bytes) -> list[StreamPiece]:
-        return [self._piece(event) for event in self.decoder.feed(chunk) if not self.finished]
+    def feed(self, chunk: bytes) -> Iterator[StreamPiece]:
+        """The pieces of the events completed by `chunk`, each decoded only when asked for (the first piece of a
+        chunk holding many events is not held up by the others). Events after the final one are ignored."""
+        for event in self.decoder.feed(chunk):
+            if self.finished:
+                return
+            yield self._piece(event)
 
     def end(self) -> None:
         self.decoder.close()
@@ -241,10 +246,10 @@ class TextStream:
         self._response = response = self._client._open_stream(_stream_call(assembler.request))
         try:
             try:
+                # Read to the end of the body even after the final event (it follows at once), so that the
+                # connection goes back to the pool instead of being closed.
                 for chunk in response.iter_bytes():
                     yield from assembler.feed(chunk)
-                    if assembler.finished:
-                        return
             except httpx.TransportError as exc:
                 raise stream_error(exc) from exc
             assembler.end()
@@ -294,11 +299,10 @@ class AsyncTextStream:
         response = await client._open_stream(_stream_call(assembler.request))
         try:
             try:
+                # Read to the end of the body, as `TextStream` does, to keep the connection.
                 async for chunk in response.aiter_bytes():
                     for piece in assembler.feed(chunk):
                         yield piece
-                    if assembler.finished:
-                        return
             except client._http.raw_errors as exc:
                 raise stream_error(exc) from exc
             assembler.end()
