@@ -57,6 +57,8 @@ __all__ = [
 logger = logging.getLogger("nai_sdk")
 
 _HOSTS: tuple[Host, ...] = ("api", "text", "image")
+#: JSON bodies exactly as httpx encodes them (built once: `json.dumps` with options makes an encoder per call).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 #: Methods for which httpx sends `Content-Length: 0` when there is no body.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -362,7 +364,7 @@ class _Hosts:
         method = kwargs["method"].upper()
         body = b""
         if "json" in kwargs:
-            body = json.dumps(kwargs["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            body = _JSON.encode(kwargs["json"]).encode()
             headers["Content-Length"] = str(len(body))
             headers.setdefault("Content-Type", "application/json")
         elif method in _BODY_METHODS:

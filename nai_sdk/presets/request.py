@@ -5,6 +5,7 @@ Pure: no HTTP here. The client sends `build_request(...)` to `request.url`.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -110,6 +111,19 @@ def _shared_official(model_id: str, name: str | None) -> Preset:
     return Preset.official(model, default_preset_name(model) if name is None else name)
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_settings(model_id: str, name: str) -> dict[str, Any]:
+    return _shared_official(model_id, name).to_settings()
+
+
+def _official_settings(model_id: str, name: str) -> dict[str, Any]:
+    """`to_settings()` of an official preset, computed once; the caller gets its own copy to change."""
+    return {
+        key: copy.deepcopy(value) if isinstance(value, list | dict) else value
+        for key, value in _shared_settings(model_id, name).items()
+    }
+
+
 def _context_limit(model: TextModel, max_context: int | str | None, max_length: int) -> int | None:
     """How many prompt tokens fit, or None when the model's context size is unknown (no truncation)."""
     if max_context is None:
@@ -196,6 +210,7 @@ def build_request(
         ConfigurationError: `max_context` names a tier the model has no context size for, or leaves no room.
     """
     text_model = get_model(model)
+    official = preset is None or isinstance(preset, str)
     if preset is None or isinstance(preset, str):
         preset = _shared_official(text_model.id, preset)
     elif not isinstance(preset, Preset):
@@ -209,7 +224,7 @@ def build_request(
     elif not isinstance(global_settings, GlobalSettings):
         raise PresetError(f"global_settings must be GlobalSettings or a mapping, not {type(global_settings).__name__}")
 
-    preset_params = preset.to_settings()
+    preset_params = _official_settings(text_model.id, preset.name) if official else preset.to_settings()
     if preset_params.pop("repetition_penalty_default_whitelist", False):
         global_settings = global_settings.evolve(rep_pen_whitelist=True)
     global_params = global_settings._settings(text_model)

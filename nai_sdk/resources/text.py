@@ -33,18 +33,35 @@ class GenerationResult:
     """A finished generation.
 
     Attributes:
-        text: the generated text (the prompt is not repeated).
+        text: the generated text (the prompt is not repeated), decoded from `tokens` when first read.
         tokens: the generated token ids.
         logprobs: the server's log-probabilities per token when asked for (`num_logprobs=`), else None.
         model: the model id.
         input_tokens: the prompt tokens that were sent (after truncation).
     """
 
-    text: str
     tokens: tuple[int, ...]
     logprobs: list[Any] | None
     model: str
     input_tokens: tuple[int, ...] = ()
+    # Decoding costs more than the rest of handling an answer; a caller that only wants tokens never pays it.
+    _text: str | None = attrs.field(default=None, alias="text", eq=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The generated text."""
+        if self._text is None:
+            from nai_sdk.models import get_model
+
+            object.__setattr__(self, "_text", _decode(get_model(self.model), self.tokens))
+        assert self._text is not None
+        return self._text
+
+    def __repr__(self) -> str:
+        return (
+            f"GenerationResult(text={self.text!r}, tokens={self.tokens!r}, logprobs={self.logprobs!r}, "
+            f"model={self.model!r}, input_tokens={self.input_tokens!r})"
+        )
 
 
 @attrs.frozen
@@ -118,7 +135,6 @@ def _generate_flow(request: GenerationRequest) -> Flow[GenerationResult]:
     tokens = tuple(b64_to_tokens(answer["output"], request.model))
     logprobs = answer.get("logprobs")
     return GenerationResult(
-        text=_decode(request.model, tokens),
         tokens=tokens,
         logprobs=logprobs if isinstance(logprobs, list) else None,
         model=request.model.id,
@@ -203,7 +219,6 @@ class _Assembler:
 
     def result(self) -> GenerationResult:
         return GenerationResult(
-            text=_decode(self.request.model, self.tokens),
             tokens=tuple(self.tokens),
             logprobs=self.logprobs or None,
             model=self.request.model.id,

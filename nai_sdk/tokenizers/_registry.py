@@ -36,8 +36,8 @@ _FILES: Final = {
 #: Every tokenizer name `get_tokenizer` accepts.
 TOKENIZER_NAMES: Final = tuple(_FILES)
 
-_cache: dict[tuple[str, Path], Tokenizer] = {}
-_locks: dict[tuple[str, Path], threading.Lock] = {}
+_cache: dict[tuple[str, str], Tokenizer] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_lock = threading.Lock()
 
 
@@ -92,11 +92,12 @@ def get_tokenizer(model_or_name: str | TextModel | ImageModel, *, directory: str
         TokenizerError: the file is missing, unreadable, does not match the manifest, or does not load.
     """
     name = tokenizer_name(model_or_name)
-    folder = Path(directory or os.environ.get(ENV_DIR) or DATA_DIR)
-    key = (name, folder)
+    # Keyed by the folder as given (normalised, not resolved): no Path is built on the hot path of a cached hit.
+    key = (name, os.path.normpath(directory or os.environ.get(ENV_DIR) or DATA_DIR))
     tokenizer = _cache.get(key)
     if tokenizer is not None:
         return tokenizer
+    folder = Path(key[1])
     with _locks_lock:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
