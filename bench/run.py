@@ -1065,7 +1065,7 @@ def machine(peer_ok: bool) -> dict[str, Any]:
         "ram": ram,
         "os": platform.platform(),
         "python": platform.python_version(),
-        "ours": _versions(sys.executable, ["nai-sdk", *libraries, "httpx-aiohttp", "uvicorn", "starlette"]),
+        "ours": _versions(sys.executable, ["nai-sdk", *libraries, "uvicorn", "starlette"]),
         "peer": _versions(str(PEER_PYTHON), ["novelai-api", *libraries, "ftfy", "jsonschema"]) if peer_ok else {},
     }
 

@@ -6,6 +6,7 @@ attrs classes without `UNSET`; the rest as plain values.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,14 @@ if TYPE_CHECKING:
 __all__ = ["Account", "AsyncAccount"]
 
 
+@functools.cache
+def _get_call(path: str) -> Call:
+    # Calls are frozen: one per route serves every request (they are made per request in the hot GET paths).
+    return Call(op("GET", path))
+
+
 def _get(path: str) -> Flow[Any]:
-    return (yield Call(op("GET", path)))
+    return (yield _get_call(path))
 
 
 def _gift_keys_flow() -> Flow[list[dict[str, Any]]]:
