@@ -8,7 +8,7 @@ come back in the base64 format of `nai_sdk.tokenizers` and are decoded with the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -20,6 +20,7 @@ from nai_sdk._sse import ServerSentEvent, SSEDecoder
 from nai_sdk.errors import APIError, StreamError
 from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
 from nai_sdk.resources._ops import op
+from nai_sdk.tokenizers._b64 import b64_to_tokens
 
 if TYPE_CHECKING:
     from nai_sdk.models import TextModel
@@ -119,8 +120,6 @@ def _decode(model: TextModel, tokens: Sequence[int]) -> str:
 
 
 def _generate_flow(request: GenerationRequest) -> Flow[GenerationResult]:
-    from nai_sdk.tokenizers import b64_to_tokens
-
     # The text host answers 200 and the API host 201 (the spec only knows 201): read the JSON either way.
     answer = yield Call(
         op("POST", "/ai/generate"),
@@ -162,6 +161,8 @@ class _Assembler:
         self.prefix = 0
         self.read = 0
         self.finished = False
+        # Resolved on the first event (not per event: each lookup costs as much as decoding a token).
+        self._decode: Callable[[list[int]], str] | None = None
 
     def feed(self, chunk: bytes) -> Iterator[StreamPiece]:
         """The pieces of the events completed by `chunk`, each decoded only when asked for (the first piece of a
@@ -177,8 +178,6 @@ class _Assembler:
             raise StreamError("the stream ended before its final event")
 
     def _piece(self, event: ServerSentEvent) -> StreamPiece:
-        from nai_sdk.tokenizers import b64_to_tokens
-
         data: Any
         try:
             data = json.loads(event.data)
@@ -189,7 +188,7 @@ class _Assembler:
             raise StreamError(f"the server ended the stream with an error: {message}")
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             raise StreamError(f"malformed stream event {event.event!r}")
-        tokens = b64_to_tokens(data["token"], self.request.model)
+        tokens = b64_to_tokens(data["token"], self.request.model.token_width)
         self.tokens.extend(tokens)
         final = bool(data.get("final"))
         logprobs = data.get("logprobs")
@@ -208,9 +207,14 @@ class _Assembler:
 
     def _new_text(self, final: bool) -> str:
         """The text the tokens received since the last emitted text add, or "" while a character is incomplete."""
-        model, tokens = self.request.model, self.tokens
-        before = _decode(model, tokens[self.prefix : self.read]) if self.read > self.prefix else ""
-        after = _decode(model, tokens[self.prefix :])
+        decode = self._decode
+        if decode is None:
+            from nai_sdk.tokenizers import get_tokenizer
+
+            decode = self._decode = get_tokenizer(self.request.model.id).decode
+        tokens = self.tokens
+        before = decode(tokens[self.prefix : self.read]) if self.read > self.prefix else ""
+        after = decode(tokens[self.prefix :])
         # A token that ends inside a multi-byte character decodes to U+FFFD until the next one completes it.
         if not final and (len(after) <= len(before) or after.endswith("\ufffd")):
             return ""
