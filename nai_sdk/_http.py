@@ -59,6 +59,10 @@ logger = logging.getLogger("nai_sdk")
 _HOSTS: tuple[Host, ...] = ("api", "text", "image")
 #: JSON bodies exactly as httpx encodes them (built once: `json.dumps` with options makes an encoder per call).
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: Methods whose requests without a body carry no Content-Length (as generated: lower case).
+_PLAIN_METHODS = frozenset({"get", "delete", "head", "options"})
+#: The body of a request without one (a ByteStream holds no state: one serves every request).
+_EMPTY = httpx.ByteStream(b"")
 #: Methods for which httpx sends `Content-Length: 0` when there is no body.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -328,6 +332,7 @@ class _Hosts:
             host: Client(base_url=self.bases[host], timeout=options.timeout) for host in _HOSTS
         }
         self._urls: dict[str, httpx.URL] = {}
+        self._plain: dict[tuple[Host, str | None], httpx.Headers] = {}
         self._netlocs: dict[Host, tuple[bytes, bytes]] = {
             host: (b"Host", httpx.URL(self.bases[host]).netloc) for host in _HOSTS
         }
@@ -340,8 +345,20 @@ class _Hosts:
         on the aiohttp transport). Multipart and raw bodies go through httpx's own encoding.
         """
         kwargs = call.op._get_kwargs(**call.kwargs)
-        headers = self.headers.copy()
         extra = kwargs.get("headers")
+        if not extra and len(kwargs) == 2 and kwargs["method"] in _PLAIN_METHODS:
+            # No body, query or headers of its own (most GETs and DELETEs): prebuilt headers, copied by httpx
+            # without being parsed again.
+            request = httpx.Request(
+                kwargs["method"].upper(),
+                self._url(call.host, kwargs["url"]),
+                headers=self._plain_headers(call.host, auth),
+                stream=_EMPTY,
+                extensions=self.extensions,
+            )
+            request.read()
+            return request
+        headers = self.headers.copy()
         if extra:
             headers.update(extra)
         if auth is not None:
@@ -374,6 +391,23 @@ class _Hosts:
         request = httpx.Request(method, url, headers=raw, stream=httpx.ByteStream(body), extensions=self.extensions)
         request.read()
         return request
+
+    def _plain_headers(self, host: Host, auth: str | None) -> httpx.Headers:
+        key = (host, auth)
+        headers = self._plain.get(key)
+        if headers is None:
+            fields = dict(self.headers)
+            if auth is not None:
+                fields["Authorization"] = auth
+            # Host first, as httpx puts it.
+            headers = httpx.Headers(
+                [self._netlocs[host], *[(k.encode("ascii"), v.encode("ascii")) for k, v in fields.items()]]
+            )
+            # Tokens change rarely (a login, a refresh); a bounded cache still never grows without limit.
+            if len(self._plain) >= 16:
+                self._plain.clear()
+            self._plain[key] = headers
+        return headers
 
     def _url(self, host: Host, path: str) -> httpx.URL:
         target = self.bases[host] + path

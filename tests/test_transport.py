@@ -275,3 +275,51 @@ async def test_a_finished_stream_leaves_its_connection_for_the_next_request(clie
         finally:
             await maybe(nai.aclose() if client_kind != "sync" else nai.close())
     assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("GET", "/user/subscription", {}),
+        ("DELETE", "/user/objects/{}/{}", {"type_": "stories", "id": "abc"}),
+        ("GET", "/user/objects/{}", {"type_": "stories"}),
+    ],
+)
+def test_requests_are_built_as_httpx_builds_them(method: str, path: str, kwargs: dict[str, Any]) -> None:
+    """The shortcuts of `_Hosts.build` give the request httpx's own preparation gives, header for header."""
+    from nai_sdk._config import ClientOptions
+    from nai_sdk._http import Call, _Hosts
+    from nai_sdk.resources._ops import op
+
+    hosts = _Hosts(ClientOptions(headers={"X-Extra": "1"}))
+    module = op(method, path)
+    for auth in ("Bearer one", "Bearer two", None):
+        built = hosts.build(Call(module, kwargs), auth)
+        spec = module._get_kwargs(**kwargs)
+        headers = {"User-Agent": hosts.headers["User-Agent"], "Accept": "application/json", "X-Extra": "1"}
+        if auth:
+            headers["Authorization"] = auth
+        reference = httpx.Request(
+            spec["method"], hosts.bases["api"] + spec["url"], params=spec.get("params"), headers=headers
+        )
+        assert built.method == reference.method
+        assert built.url == reference.url
+        assert sorted(built.headers.multi_items()) == sorted(reference.headers.multi_items())
+        assert built.headers.raw[0][0] == b"Host"
+        assert built.content == reference.content == b""
+
+
+def test_json_bodies_are_encoded_as_httpx_encodes_them() -> None:
+    from nai_sdk._config import ClientOptions
+    from nai_sdk._http import Call, _Hosts
+    from nai_sdk.resources._base import Body
+    from nai_sdk.resources._ops import op
+
+    hosts = _Hosts(ClientOptions())
+    body = {"input": "AAE=", "model": "kayra-v1", "parameters": {"text": "ünïcode ✓", "temperature": 1.05}}
+    module = op("POST", "/ai/generate")
+    built = hosts.build(Call(module, {"body": Body(body)}), "Bearer t")
+    reference = httpx.Request("POST", "http://x/", json=body)
+    assert built.content == reference.content
+    assert built.headers["content-length"] == reference.headers["content-length"]
+    assert built.headers["content-type"] == "application/json"
