@@ -4,8 +4,9 @@
 
 A trivial ASGI app (`GET /user/priority` answering a fixed JSON) runs under uvicorn in a separate process, so the
 server does not share the client's interpreter lock. Reports requests per second for: sequential sync requests
-(NovelAI vs httpx.Client), 10 requests in flight (AsyncNovelAI on each transport vs httpx.AsyncClient vs aiohttp),
-and the time to the first event of a generation stream from FakeNovelAI.
+(NovelAI vs httpx.Client), 10 requests in flight (AsyncNovelAI on each transport vs httpx.AsyncClient vs aiohttp,
+medians of 7 rounds that each run every client once; plus AsyncNovelAI over the third-party httpx-aiohttp transport
+when that package is installed), and the time to the first event of a generation stream from FakeNovelAI.
 
 A quick standalone check; `bench/run.py --only http` is the full comparison (more workloads, the peer, alternating
 worker processes, medians), see bench/README.md.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import multiprocessing
 import socket
@@ -154,31 +156,52 @@ async def _inflight(call: Callable[[], Awaitable[Any]], n: int, inflight: int) -
     return per_worker * inflight / (time.perf_counter() - start)
 
 
-async def async_rates(url: str, n: int, inflight: int) -> dict[str, float]:
+async def async_rates(url: str, n: int, inflight: int, rounds: int = 7) -> dict[str, float]:
+    """Median req/s of each async client; every round runs each client once, so drift hits all alike."""
     import aiohttp
     import httpx
 
     from nai_sdk._client import AsyncNovelAI
 
-    results: dict[str, float] = {}
-    for backend in ("aiohttp", "httpx"):
-        async with AsyncNovelAI(token=TOKEN, base_url=url, http_backend=backend) as nai:
-            rates = [await _inflight(nai.account.priority, n, inflight) for _ in range(3)]
-            results[f"async AsyncNovelAI ({backend})"] = max(rates)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+    clients = {
+        f"async AsyncNovelAI ({backend})": AsyncNovelAI(token=TOKEN, base_url=url, http_backend=backend)
+        for backend in ("aiohttp", "httpx")
+    }
+    calls: dict[str, Callable[[], Awaitable[Any]]] = {name: nai.account.priority for name, nai in clients.items()}
+    if importlib.util.find_spec("httpx_aiohttp") is not None:
+        # The transport nai_sdk used before its own (`pip install httpx-aiohttp`; not a dependency): the same
+        # client with it passed as transport=, for the comparison that justified writing AiohttpTransport.
+        from httpx_aiohttp import AiohttpTransport as ThirdParty  # type: ignore[import-not-found,unused-ignore]
+
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        third = AsyncNovelAI(token=TOKEN, base_url=url, transport=ThirdParty(limits=limits))
+        clients["async AsyncNovelAI (httpx-aiohttp 3rd party)"] = third
+        calls["async AsyncNovelAI (httpx-aiohttp 3rd party)"] = third.account.priority
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        httpx.AsyncClient(base_url=url, headers=headers) as client,
+        aiohttp.ClientSession(url, headers=headers) as session,
+    ):
 
         async def raw_httpx() -> Any:
             return (await client.get("/user/priority")).json()
-
-        results["async raw httpx.AsyncClient"] = max([await _inflight(raw_httpx, n, inflight) for _ in range(3)])
-    async with aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {TOKEN}"}) as session:
 
         async def raw_aiohttp() -> Any:
             async with session.get("/user/priority") as response:
                 return await response.json()
 
-        results["async raw aiohttp"] = max([await _inflight(raw_aiohttp, n, inflight) for _ in range(3)])
-    return results
+        calls["async raw httpx.AsyncClient"] = raw_httpx
+        calls["async raw aiohttp"] = raw_aiohttp
+        samples: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(rounds):
+            for name, call in calls.items():
+                samples[name].append(await _inflight(call, n, inflight))
+    for nai in clients.values():
+        await nai.aclose()
+    if "async AsyncNovelAI (httpx-aiohttp 3rd party)" in clients:
+        # A transport passed in stays the caller's to close.
+        await clients["async AsyncNovelAI (httpx-aiohttp 3rd party)"]._transport.aclose()
+    return {name: statistics.median(rates) for name, rates in samples.items()}
 
 
 def first_event_latency(repeats: int = 20) -> dict[str, float]:
@@ -240,13 +263,13 @@ def main() -> None:
             process.terminate()
             process.join()
         print(f"-- server: {kind} ({'asyncio protocol, fixed answer' if kind == 'raw' else 'uvicorn + h11, ASGI app'})")
-        width = 40
+        width = 48
         for name, rate in results.items():
             print(f"{name:<{width}}  {rate:8.0f} req/s")
         sync_ratio = results["sync NovelAI.account.priority()"] / results["sync raw httpx.Client"]
         print(f"{'sync NovelAI / raw httpx':<{width}}  {sync_ratio:8.2f}x")
     print("-- time to first SSE event (FakeNovelAI, 6 events 50 ms apart), median of 20")
-    width = 40
+    width = 48
     for name, value in first_event_latency().items():
         print(f"{name:<{width}}  {value:8.1f}")
 
