@@ -103,9 +103,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         proxy: a proxy for every request (`http://user:password@host:port`), or None.
         verify: True (certifi's CAs, as httpx), False (no certificate checks), or an `ssl.SSLContext`.
 
-    The session is made on first use, inside the running event loop. A transport used again after its loop ended
+    The session is made on first use, inside the running event loop. A transport used again after its loop stopped
     (a bot calling `asyncio.run` once per command) starts a new session: aiohttp's connections belong to the loop
-    that made them, and those of the ended loop are dropped (Python closes their sockets when it collects them,
+    that made them, and those of the stopped loop are dropped (Python closes their sockets when it collects them,
     with a ResourceWarning). Using one transport from two running loops at once raises `ConfigurationError`.
     """
 
@@ -164,14 +164,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     def _drop(self, session: aiohttp.ClientSession) -> None:
-        """Lets go of a session whose event loop has ended (nothing can be awaited on it any more)."""
+        """Lets go of a session whose event loop has stopped (nothing can be awaited on it from here)."""
         assert self._loop is not None
-        if not self._loop.is_closed():
+        if self._loop.is_running():
             raise ConfigurationError(
                 "this client's connections belong to another event loop that is still running: "
                 "make one client per event loop"
             )
-        # Nothing can be awaited on a closed loop, so the connections are not closed here: their sockets close
+        # Nothing can be awaited on another loop, so the connections are not closed here: their sockets close
         # when Python collects them. Detaching spares the session's own "unclosed" warning.
         session.detach()
 

@@ -153,7 +153,15 @@ def test_a_transport_survives_a_second_event_loop(fake: FakeNovelAI, creds: Cred
     assert asyncio.run(priority(nai)) > 0
     # A bot that calls asyncio.run once per command: aiohttp's connections belong to the first loop, now closed.
     assert asyncio.run(priority(nai)) > 0
-    # Closing from a third loop: the second loop has ended too, so its connections can only be dropped.
+    # Loops made by hand, stopped but not closed, as `loop.run_until_complete` scripts leave them.
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        assert first.run_until_complete(priority(nai)) > 0
+        assert second.run_until_complete(priority(nai)) > 0
+    finally:
+        first.close()
+        second.close()
+    # Closing from yet another loop: the previous one has ended too, so its connections can only be dropped.
     asyncio.run(nai.aclose())
     # Collect the ended loops' sockets here, under this test's filter, not in whichever test runs next.
     del nai
