@@ -91,6 +91,9 @@ def _credentials(
         token = environ.get(c.ENV_TOKEN) or None
         email = environ.get(c.ENV_USERNAME) or None
         password = environ.get(c.ENV_PASSWORD) or None
+    if token is not None and not token.isascii():
+        # Never shown: a mistyped token may still be most of a real one.
+        raise ConfigurationError("the token must be ASCII (it is sent in an HTTP header)")
     if (email is None) != (password is None):
         raise ConfigurationError("an e-mail needs a password and a password needs an e-mail")
     access_key = encryption = None

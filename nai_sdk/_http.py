@@ -33,6 +33,7 @@ from nai_sdk.errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    ConfigurationError,
     StreamError,
     status_error_class,
 )
@@ -297,9 +298,9 @@ def make_async_transport(backend: HttpBackend, proxy: str | httpx.Proxy | None =
     """The pooled transport shared by the three hosts of an `AsyncNovelAI`.
 
     Args:
-        proxy: an HTTP proxy for every request, or None.
         backend: `"aiohttp"` (`nai_sdk._aiohttp.AiohttpTransport`: the httpx API over aiohttp's connection pool,
-            about 5x less overhead per request than httpx's own pool) or `"httpx"` (httpx's pure-Python pool).
+            about 3x the request rate of httpx's own pool with 10 in flight) or `"httpx"` (httpx's own pool).
+        proxy: an HTTP proxy for every request, or None.
     """
     if backend == "aiohttp":
         from nai_sdk._aiohttp import AiohttpTransport
@@ -309,7 +310,12 @@ def make_async_transport(backend: HttpBackend, proxy: str | httpx.Proxy | None =
 
 
 def _client_headers(options: ClientOptions) -> dict[str, str]:
-    return {"User-Agent": c.USER_AGENT, "Accept": "application/json", **options.headers}
+    headers = {"User-Agent": c.USER_AGENT, "Accept": "application/json", **options.headers}
+    for name, value in headers.items():
+        if not (name.isascii() and value.isascii()):
+            # Caught here, once, rather than as a UnicodeEncodeError from the first request.
+            raise ConfigurationError(f"header {name!r} must be ASCII (HTTP headers are), name and value")
+    return headers
 
 
 class _Hosts:
@@ -386,8 +392,7 @@ class _Hosts:
             headers.setdefault("Content-Type", "application/json")
         elif method in _BODY_METHODS:
             headers["Content-Length"] = "0"
-        # httpx puts Host first; header names and values must be ASCII, as httpx requires of str headers.
-        raw = [self._netlocs[call.host], *[(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]]
+        raw = self._raw_headers(call.host, headers)
         request = httpx.Request(method, url, headers=raw, stream=httpx.ByteStream(body), extensions=self.extensions)
         request.read()
         return request
@@ -399,15 +404,16 @@ class _Hosts:
             fields = dict(self.headers)
             if auth is not None:
                 fields["Authorization"] = auth
-            # Host first, as httpx puts it.
-            headers = httpx.Headers(
-                [self._netlocs[host], *[(k.encode("ascii"), v.encode("ascii")) for k, v in fields.items()]]
-            )
+            headers = httpx.Headers(self._raw_headers(host, fields))
             # Tokens change rarely (a login, a refresh); a bounded cache still never grows without limit.
             if len(self._plain) >= 16:
                 self._plain.clear()
             self._plain[key] = headers
         return headers
+
+    def _raw_headers(self, host: Host, fields: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+        """Host first, as httpx puts it; names and values in ASCII, as httpx requires of str headers."""
+        return [self._netlocs[host], *[(k.encode("ascii"), v.encode("ascii")) for k, v in fields.items()]]
 
     def _url(self, host: Host, path: str) -> httpx.URL:
         target = self.bases[host] + path

@@ -331,3 +331,16 @@ def test_json_bodies_are_encoded_as_httpx_encodes_them() -> None:
     assert built.content == reference.content
     assert built.headers["content-length"] == reference.headers["content-length"]
     assert built.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_headers_and_tokens_that_http_cannot_carry_are_refused_at_construction(kind: str) -> None:
+    client = NovelAI if kind == "sync" else AsyncNovelAI
+    with pytest.raises(ConfigurationError, match="X-Name"):
+        client(token="t", headers={"X-Name": "Zoë"})
+    with pytest.raises(ConfigurationError) as info:
+        client(token="pst-sécret")
+    assert "sécret" not in str(info.value)
+    nai = client(token="t")
+    with pytest.raises(ConfigurationError, match="X-Name"):
+        nai.with_options(headers={"X-Name": "Zoë"})
