@@ -158,6 +158,21 @@ class _BaseClient:
         o = self._options
         return f"{type(self).__name__}(api_url={o.api_url!r}, text_url={o.text_url!r}, image_url={o.image_url!r})"
 
+    def _sharing_copy(self, options: ClientOptions) -> Self:
+        """A client of the same class with `options`, sharing this one's login and transport (`with_options`).
+
+        Built without `__init__`, and without this instance's cached resources, which belong to it.
+        """
+        copy = object.__new__(type(self))
+        copy._options = options
+        copy._credentials = self._credentials
+        copy._adopt(self)
+        return copy
+
+    def _adopt(self, original: Self) -> None:
+        """Takes the transport of `original` (whose owner closes it) and sends over it with `self._options`."""
+        raise NotImplementedError
+
 
 class NovelAI(_BaseClient):
     """The synchronous NovelAI client.
@@ -253,13 +268,12 @@ class NovelAI(_BaseClient):
             backoff=backoff,
             headers=headers,
         )
-        copy = object.__new__(NovelAI)
-        copy._options = options
-        copy._credentials = self._credentials
-        copy._owns_transport = False
-        copy._transport = self._transport
-        copy._http = SyncHTTP(options, self._transport)
-        return copy
+        return self._sharing_copy(options)
+
+    def _adopt(self, original: NovelAI) -> None:
+        self._owns_transport = False
+        self._transport = original._transport
+        self._http = SyncHTTP(self._options, self._transport)
 
     # -- resources -------------------------------------------------------------------------------------------------
 
@@ -487,14 +501,13 @@ class AsyncNovelAI(_BaseClient):
             backoff=backoff,
             headers=headers,
         )
-        copy = object.__new__(AsyncNovelAI)
-        copy._options = options
-        copy._credentials = self._credentials
-        copy.http_backend = self.http_backend
-        copy._owns_transport = False
-        copy._transport = self._transport
-        copy._http = AsyncHTTP(options, self._transport)
-        return copy
+        return self._sharing_copy(options)
+
+    def _adopt(self, original: AsyncNovelAI) -> None:
+        self.http_backend = original.http_backend
+        self._owns_transport = False
+        self._transport = original._transport
+        self._http = AsyncHTTP(self._options, self._transport)
 
     # -- resources -------------------------------------------------------------------------------------------------
 
