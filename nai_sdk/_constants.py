@@ -14,6 +14,9 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_IMAGE_URL",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_DOCUMENT_SIZE",
+    "DEFAULT_MAX_INFLATED_SIZE",
+    "DEFAULT_MAX_INFLATED_TOTAL",
     "DEFAULT_MAX_KEEPALIVE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_RETRY_AFTER_CAP",
@@ -29,6 +32,9 @@ __all__ = [
     "ENV_TIMEOUT",
     "ENV_TOKEN",
     "ENV_USERNAME",
+    "MAX_DOCUMENT_DEPTH",
+    "MAX_PRESET_DEPTH",
+    "MAX_SAFE_INTEGER",
     "USER_AGENT",
 ]
 
@@ -72,3 +78,25 @@ ENV_TIMEOUT: Final = "NAI_TIMEOUT"
 ENV_MAX_RETRIES: Final = "NAI_MAX_RETRIES"
 #: `aiohttp` (default) or `httpx`: the transport of AsyncNovelAI.
 ENV_HTTP_BACKEND: Final = "NAI_HTTP_BACKEND"
+
+# --- budgets of the storage decoders (docs/limits.md) -------------------------------------------------------------
+
+#: The most bytes one compressed object (or keystore) may inflate to. NovelAI's largest stories hold tens of MB of
+#: content; a decompression bomb is stopped here, having used about this much memory. Per call: `max_inflated_size`.
+DEFAULT_MAX_INFLATED_SIZE: Final = 128 * 1024 * 1024
+#: The most bytes all the objects of one `decrypt_objects` call (one listing) may inflate to together, refused
+#: objects included: a listing of many bombs costs this much work at most. Per call: `max_inflated_total`.
+DEFAULT_MAX_INFLATED_TOTAL: Final = 1024 * 1024 * 1024
+#: The largest decoded size of one msgpackr story document: its bytes plus every expansion of its string bundles
+#: (see docs/limits.md). A story of tens of MB of text fits; many references to one large string do not. Per call:
+#: `max_size`.
+DEFAULT_MAX_DOCUMENT_SIZE: Final = 64 * 1024 * 1024
+#: The deepest nesting of containers in a story document, read or written. Real documents nest about ten levels;
+#: the decoder recurses (at most four frames a level), so this keeps it well inside Python's default recursion
+#: limit of 1000. The encoder refuses anything deeper, so every document it writes reads back.
+MAX_DOCUMENT_DEPTH: Final = 128
+#: The deepest nesting of JSON in a `.preset` file or preset data. Real presets nest five levels (bias groups).
+MAX_PRESET_DEPTH: Final = 64
+#: JavaScript's `Number.MAX_SAFE_INTEGER`: the largest `changeIndex` or `lastUpdatedAt` accepted on read. Beyond it a
+#: JavaScript client (NovelAI's) cannot tell neighbouring integers apart.
+MAX_SAFE_INTEGER: Final = 2**53 - 1
