@@ -20,19 +20,25 @@ __all__ = [
     "DEFAULT_MAX_KEEPALIVE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_RETRY_AFTER_CAP",
+    "DEFAULT_SSE_MAX_EVENT",
+    "DEFAULT_SSE_MAX_LINE",
     "DEFAULT_TEXT_URL",
     "DEFAULT_TIMEOUT",
+    "ENV_ALLOW_INSECURE_HTTP",
     "ENV_API_URL",
     "ENV_BASE_URL",
     "ENV_HTTP_BACKEND",
     "ENV_IMAGE_URL",
     "ENV_MAX_RETRIES",
     "ENV_PASSWORD",
+    "ENV_SSE_MAX_EVENT",
+    "ENV_SSE_MAX_LINE",
     "ENV_TEXT_URL",
     "ENV_TIMEOUT",
     "ENV_TOKEN",
     "ENV_USERNAME",
     "MAX_DOCUMENT_DEPTH",
+    "MAX_JSON_DEPTH",
     "MAX_PRESET_DEPTH",
     "MAX_SAFE_INTEGER",
     "USER_AGENT",
@@ -100,3 +106,18 @@ MAX_PRESET_DEPTH: Final = 64
 #: JavaScript's `Number.MAX_SAFE_INTEGER`: the largest `changeIndex` or `lastUpdatedAt` accepted on read. Beyond it a
 #: JavaScript client (NovelAI's) cannot tell neighbouring integers apart.
 MAX_SAFE_INTEGER: Final = 2**53 - 1
+
+#: The longest line of a server-sent event stream, in characters (after UTF-8 decoding), field name included. A
+#: streamed token event is under 1 kB; the bound only stops a stream that never ends its line from growing the
+#: buffer without limit. Configurable with `NAI_SSE_MAX_LINE`.
+DEFAULT_SSE_MAX_LINE: Final = 16 * 1024 * 1024
+#: The largest event of a server-sent event stream, in characters: its data lines together. Configurable with
+#: `NAI_SSE_MAX_EVENT`.
+DEFAULT_SSE_MAX_EVENT: Final = 32 * 1024 * 1024
+ENV_SSE_MAX_LINE: Final = "NAI_SSE_MAX_LINE"
+ENV_SSE_MAX_EVENT: Final = "NAI_SSE_MAX_EVENT"
+#: JSON nested up to this depth always parses, whatever the depth of the caller's stack; deeper JSON may be refused
+#: with a typed error. NovelAI's answers and objects nest fewer than 20 levels.
+MAX_JSON_DEPTH: Final = 256
+#: Set to 1 to allow plain http:// to hosts other than loopback ones (see `allow_insecure_http`).
+ENV_ALLOW_INSECURE_HTTP: Final = "NAI_ALLOW_INSECURE_HTTP"

@@ -28,12 +28,14 @@ import httpx
 
 from nai_sdk import _constants as c
 from nai_sdk._config import Backoff, ClientOptions, Host, HttpBackend
+from nai_sdk._json import loads_answer
 from nai_sdk.errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
     ConfigurationError,
+    FormatError,
     StreamError,
     status_error_class,
 )
@@ -177,8 +179,10 @@ def status_error(response: httpx.Response) -> APIStatusError:
     body: Any = None
     if content:
         try:
-            body = json.loads(content)
-        except ValueError:
+            body = loads_answer(content, "the error body")
+        except FormatError:
+            # Not JSON (a proxy's HTML page), or hostile JSON: the status still decides the error, and the message
+            # falls back to the reason phrase.
             body = content.decode("utf-8", "replace")
     message = _message_of(body)
     if message is None:
@@ -261,16 +265,36 @@ def retry_delay(
     return _backoff(attempt, options.backoff)
 
 
+class _StrictAnswer:
+    """A response as the generated parsers read it, its `json()` parsed by `loads_answer`.
+
+    The generated `_parse_response` reads `status_code`, `content`, `headers` and `json()`. httpx's own `json()` is
+    `json.loads`, which accepts NaN and Infinity and lets deeply nested JSON out as a raw RecursionError.
+    """
+
+    __slots__ = ("_response", "status_code")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status_code = response.status_code
+
+    def json(self) -> Any:
+        return loads_answer(self._response.content)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+
 def _parse(call: Call, client: Client, response: httpx.Response) -> Any:
     try:
         if call.result == "parsed":
-            return call.op._parse_response(client=client, response=response)
+            return call.op._parse_response(client=client, response=_StrictAnswer(response))
         if call.result == "content":
             return response.content
         if call.result == "json":
-            return response.json() if response.content else None
+            return loads_answer(response.content) if response.content else None
         return None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         # A 2xx whose body does not match the spec: say so instead of leaking a parser's KeyError.
         request = response.request
         raise APIError(f"unexpected answer to {_describe(request.method, request.url.path)}: {exc!r}") from exc

@@ -1,17 +1,25 @@
 """JSON as NovelAI's JavaScript client reads and writes it: strict parsing, compact JS-compatible output.
 
-Private helpers shared by the keystore and the user-object codecs.
+Private helpers shared by the keystore, the user-object codecs and the parsing of every answer of the service.
+
+Parsing never lets a non-finite number in (`NaN`, `Infinity`, or a literal such as `1e400` that overflows to
+infinity): JavaScript's `JSON.parse` has no such values, and a value that could never be written back must not be
+accepted on read. Nesting is bounded without slowing down ordinary text: the C parser runs first, and only when it
+runs out of stack (it recurses once per level) does an iterative parser take over, which parses anything nested up
+to `MAX_JSON_DEPTH` levels, whatever the depth of the caller's own stack, and refuses what is deeper.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from math import isfinite
 from typing import Any
 
+from nai_sdk._constants import MAX_JSON_DEPTH
 from nai_sdk.errors import FormatError
 
-__all__ = ["dumps_compact", "loads_strict"]
+__all__ = ["dumps_compact", "loads_answer", "loads_strict"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -20,12 +28,27 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    # Only an overflow gets here as non-finite (the scanner sends NaN and Infinity to `_reject_constant`). Costs
+    # about 40 ns per fractional number, and nothing for answers without any.
+    if not isfinite(value):
+        raise ValueError(f"the number {literal[:40]} is beyond the range of a 64-bit float (it would read as infinity)")
+    return value
+
+
 # Built once: json.loads/json.dumps with keyword arguments build a new decoder/encoder on every call.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 # A surrogate pair left as two code points, or a lone surrogate: the only characters that UTF-8 cannot encode.
 _SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+
+# JSON whitespace, as the C scanner skips it (for the iterative parser).
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Scalars (strings, numbers, literals) go to the C scanner, which does not recurse for them: the iterative parser
+# then reads every scalar exactly as `_DECODER` does, NaN and overflowing numbers included.
+_scan_scalar = _DECODER.raw_decode
 
 
 def _js_surrogate(match: re.Match[str]) -> str:
@@ -78,16 +101,137 @@ def loads_strict(data: bytes, error: type[FormatError], what: str) -> Any:
         The parsed value.
 
     Raises:
-        FormatError: (`error`) the bytes are not UTF-8, or not JSON (NaN and Infinity are refused).
+        FormatError: (`error`) the bytes are not UTF-8, or not JSON (NaN and Infinity are refused), or the JSON is
+            nested more than `MAX_JSON_DEPTH` levels deep.
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{what} is not UTF-8 (invalid byte at offset {exc.start})") from exc
     try:
-        return _DECODER.decode(text)
-    except RecursionError as exc:
-        raise error(f"{what} is JSON nested too deeply to parse") from exc
+        return _decode(text)
     except ValueError as exc:
-        # JSONDecodeError, NaN/Infinity, and integers beyond Python's digit limit.
+        # JSONDecodeError, NaN/Infinity, too deep, and integers beyond Python's digit limit.
         raise error(f"{what} is not valid JSON: {exc}") from exc
+
+
+def loads_answer(data: bytes | str, what: str = "the answer") -> Any:
+    """Parse the JSON of an answer from the service (a body, an error body, a stream event's data).
+
+    Bytes are decoded as `json.loads` decodes them (UTF-8, or the UTF-16/32 its first bytes show), so every answer
+    `httpx.Response.json()` read still reads; what changes is that nothing hostile gets through as anything but
+    `FormatError`.
+
+    Args:
+        data: the body, or the text of an event.
+        what: what the text is, for the message.
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        FormatError: not JSON, `NaN` or an infinite number, nested more than `MAX_JSON_DEPTH` levels deep, or bytes
+            that are not text.
+    """
+    if isinstance(data, str):
+        text = data
+    else:
+        try:
+            text = data.decode(json.detect_encoding(data), "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{what} is not UTF-8 (invalid byte at offset {exc.start})") from exc
+    try:
+        return _decode(text)
+    except ValueError as exc:
+        raise FormatError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def _decode(text: str) -> Any:
+    """The C parser, or the iterative one when the C parser runs out of stack.
+
+    Raises:
+        ValueError: not JSON (a `json.JSONDecodeError`), a non-finite number, or too deep.
+    """
+    try:
+        return _DECODER.decode(text)
+    except RecursionError:
+        # The text is nested deeper than the stack left to the C parser: either hostile, or this call came from
+        # deep in a recursion. The iterative parser tells the two apart, and its bound does not depend on the stack.
+        pass
+    return _decode_iteratively(text, MAX_JSON_DEPTH)
+
+
+def _decode_iteratively(text: str, max_depth: int) -> Any:
+    """Parse JSON with an explicit stack instead of recursion; the same values and errors as `_DECODER`.
+
+    Only the arrays and objects are walked in Python (scalars go to the C scanner): slow next to the C parser, which
+    is why it only runs when that one cannot.
+
+    Raises:
+        ValueError: not JSON, a non-finite number, or nested more than `max_depth` levels deep.
+    """
+    skip = _WHITESPACE.match
+    # The open arrays and objects, innermost last, and for each object the key whose value is being read.
+    containers: list[Any] = []
+    keys: list[str] = []
+    pos = skip(text, 0).end()  # type: ignore[union-attr]  # the pattern matches the empty string
+    while True:
+        # A value starts at `pos`.
+        char = text[pos : pos + 1]
+        value: Any
+        if char == "[" or char == "{":
+            if len(containers) >= max_depth:
+                raise json.JSONDecodeError(f"nested more than {max_depth} levels deep", text, pos)
+            pos = skip(text, pos + 1).end()  # type: ignore[union-attr]
+            if char == "[":
+                if text[pos : pos + 1] != "]":
+                    containers.append([])
+                    continue
+                value, pos = [], pos + 1
+            else:
+                if text[pos : pos + 1] != "}":
+                    key, pos = _member_key(text, pos)
+                    containers.append({})
+                    keys.append(key)
+                    continue
+                value, pos = {}, pos + 1
+        else:
+            value, pos = _scan_scalar(text, pos)
+        # The value is complete: store it, and close every container that it completes.
+        while True:
+            pos = skip(text, pos).end()  # type: ignore[union-attr]
+            if not containers:
+                if pos != len(text):
+                    raise json.JSONDecodeError("Extra data", text, pos)
+                return value
+            container = containers[-1]
+            if type(container) is list:
+                container.append(value)
+                closer = "]"
+            else:
+                container[keys[-1]] = value
+                closer = "}"
+            char = text[pos : pos + 1]
+            if char == ",":
+                pos = skip(text, pos + 1).end()  # type: ignore[union-attr]
+                if closer == "}":
+                    keys[-1], pos = _member_key(text, pos)
+                break
+            if char != closer:
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+            pos += 1
+            containers.pop()
+            if closer == "}":
+                keys.pop()
+            value = container
+
+
+def _member_key(text: str, pos: int) -> tuple[str, int]:
+    """An object's key at `pos` and the position of its value (after the colon)."""
+    if text[pos : pos + 1] != '"':
+        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, pos)
+    key, pos = _scan_scalar(text, pos)
+    pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+    if text[pos : pos + 1] != ":":
+        raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
+    return key, _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]

@@ -7,7 +7,6 @@ come back in the base64 format of `nai_sdk.tokenizers` and are decoded with the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -16,8 +15,9 @@ import attrs
 import httpx
 
 from nai_sdk._http import stream_error
+from nai_sdk._json import loads_answer
 from nai_sdk._sse import ServerSentEvent, SSEDecoder
-from nai_sdk.errors import APIError, StreamError
+from nai_sdk.errors import APIError, FormatError, StreamError, TokenEncodingError
 from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
 from nai_sdk.resources._ops import op
 from nai_sdk.tokenizers._b64 import b64_to_tokens
@@ -141,6 +141,20 @@ def _generate_flow(request: GenerationRequest) -> Flow[GenerationResult]:
     )
 
 
+#: The most characters of a server's error text quoted in a StreamError (an event may hold megabytes).
+_QUOTED = 200
+
+
+def _shorten(value: object) -> str:
+    """`value` as text for a message, cut to `_QUOTED` characters."""
+    try:
+        text = str(value)
+    except RecursionError:
+        # A parsed error value nested deeper than the stack left here can show.
+        text = f"<{type(value).__name__} nested too deeply to show>"
+    return text if len(text) <= _QUOTED else f"{text[:_QUOTED]}... ({len(text):,} characters)"
+
+
 def _stream_call(request: GenerationRequest) -> Call:
     return Call(
         op("POST", "/ai/generate-stream"), {"body": Body(request)}, host=request.model.host, kind=Kind.GENERATION
@@ -180,15 +194,19 @@ class _Assembler:
     def _piece(self, event: ServerSentEvent) -> StreamPiece:
         data: Any
         try:
-            data = json.loads(event.data)
-        except ValueError:
+            data = loads_answer(event.data, "the stream event")
+        except FormatError:
+            # Not JSON, NaN, or nested too deeply: malformed, or the text of an error event.
             data = None
         if event.event == "error" or (isinstance(data, dict) and "error" in data and "token" not in data):
             message = data.get("error") or data.get("message") if isinstance(data, dict) else event.data
-            raise StreamError(f"the server ended the stream with an error: {message}")
+            raise StreamError(f"the server ended the stream with an error: {_shorten(message)}")
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-            raise StreamError(f"malformed stream event {event.event!r}")
-        tokens = b64_to_tokens(data["token"], self.request.model.token_width)
+            raise StreamError(f"malformed stream event {_shorten(event.event)!r}")
+        try:
+            tokens = b64_to_tokens(data["token"], self.request.model.token_width)
+        except TokenEncodingError as exc:
+            raise StreamError(f"malformed stream event {_shorten(event.event)!r}: {exc}") from exc
         self.tokens.extend(tokens)
         final = bool(data.get("final"))
         logprobs = data.get("logprobs")
