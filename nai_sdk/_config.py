@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -83,6 +85,12 @@ class ClientOptions:
         max_retries: retries after the first attempt (0 disables retrying).
         backoff: the waits between attempts.
         headers: extra headers sent with every request.
+        allow_insecure_http: accept plain `http://` base URLs to hosts other than loopback ones. Off by default:
+            the bearer token, the access key sent at login and the encrypted stories' keys would cross the network
+            in clear.
+        sse_max_line: the longest line of an event stream, in characters; a longer one is a `StreamError`.
+        sse_max_event: the largest event of an event stream (its data), in characters; a larger one is a
+            `StreamError`.
     """
 
     api_url: str = c.DEFAULT_API_URL
@@ -94,11 +102,27 @@ class ClientOptions:
     max_retries: int = attrs.field(default=c.DEFAULT_MAX_RETRIES)
     backoff: Backoff = Backoff()
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_headers)
+    allow_insecure_http: bool = False
+    sse_max_line: int = attrs.field(default=c.DEFAULT_SSE_MAX_LINE)
+    sse_max_event: int = attrs.field(default=c.DEFAULT_SSE_MAX_EVENT)
 
     @max_retries.validator
     def _check_retries(self, _attribute: attrs.Attribute[int], value: int) -> None:
         if value < 0:
             raise ConfigurationError("max_retries must be 0 or more")
+
+    @sse_max_line.validator
+    @sse_max_event.validator
+    def _check_limit(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"{attribute.name} must be a positive number of characters, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        # Checked here, on every construction (resolve_options, `changed`, a ClientOptions built by hand), so that
+        # no way of making options lets a plain-http URL through unnoticed.
+        if not self.allow_insecure_http:
+            for name in ("api_url", "text_url", "image_url"):
+                _check_plain_http(getattr(self, name), name)
 
     def url(self, host: Host) -> str:
         """The base URL of `host`."""
@@ -119,11 +143,18 @@ class ClientOptions:
         max_retries: int | None = None,
         backoff: Backoff | None = None,
         headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool | None = None,
+        sse_max_line: int | None = None,
+        sse_max_event: int | None = None,
     ) -> ClientOptions:
         """A copy with the given settings changed; `base_url` sets the three hosts unless one is given too.
 
         `timeout` defaults to `KEEP` because None is a valid timeout (no timeout); `headers` are merged into the
         current ones.
+
+        Raises:
+            ConfigurationError: a malformed URL, a plain-http URL to a host other than loopback without
+                `allow_insecure_http`, or a limit below 1.
         """
         changes: dict[str, Any] = {}
         if base_url is not None:
@@ -139,6 +170,13 @@ class ClientOptions:
             changes["backoff"] = backoff
         if headers is not None:
             changes["headers"] = {**self.headers, **headers}
+        for name, setting in (
+            ("allow_insecure_http", allow_insecure_http),
+            ("sse_max_line", sse_max_line),
+            ("sse_max_event", sse_max_event),
+        ):
+            if setting is not None:
+                changes[name] = setting
         for name in ("api_url", "text_url", "image_url"):
             if name in changes:
                 changes[name] = _clean_url(str(changes[name]))
@@ -150,6 +188,66 @@ def _clean_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"a base URL must start with http:// or https://, got {url!r}")
     return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    """True for `localhost` and the loopback addresses (127.0.0.0/8, ::1, and 127.x written as IPv4-mapped IPv6).
+
+    Other names are not resolved: a name that resolves to a loopback address today may not tomorrow, and
+    resolving at construction would block.
+    """
+    if host.rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _check_plain_http(url: str, setting: str) -> None:
+    """Refuses a plain `http://` URL to a host that is not loopback (the caller checked `allow_insecure_http`).
+
+    Only the host is quoted: a URL may carry a user and password.
+    """
+    if not url.startswith("http://"):
+        return
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError as exc:
+        raise ConfigurationError(f"{setting} is not a valid URL ({exc})") from None
+    if _is_loopback(host):
+        return
+    raise ConfigurationError(
+        f"{setting} is plain http:// to {host or 'no host'!r}: plain http:// is accepted only for a loopback host "
+        "(127.0.0.0/8, ::1, localhost), because the access token, the access key and your stories' keys would "
+        "cross the network in clear. Use https://, or opt in with allow_insecure_http=True (or "
+        f"{c.ENV_ALLOW_INSECURE_HTTP}=1) if this host is reached over a network you trust."
+    )
+
+
+def _env_flag(environ: Mapping[str, str], name: str) -> bool:
+    value = _env(environ, name)
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), got {value!r}")
+
+
+def _env_size(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _env(environ, name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number of characters, got {value!r}") from None
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -168,6 +266,9 @@ def resolve_options(
     backoff: Backoff | None,
     headers: Mapping[str, str] | None,
     environ: Mapping[str, str] | None = None,
+    allow_insecure_http: bool | None = None,
+    sse_max_line: int | None = None,
+    sse_max_event: int | None = None,
 ) -> ClientOptions:
     """Resolves the constructor's settings: argument, then environment, then `nai_sdk._constants`.
 
@@ -175,19 +276,30 @@ def resolve_options(
     environment variable, so `NovelAI(base_url=...)` reaches one server even when `NAI_TEXT_BASE_URL` is set.
 
     Raises:
-        ConfigurationError: a malformed URL, timeout or retry count.
+        ConfigurationError: a malformed URL, timeout, retry count or limit; or a plain `http://` URL to a host that
+            is not loopback, without `allow_insecure_http` (or `NAI_ALLOW_INSECURE_HTTP=1`).
     """
     env = os.environ if environ is None else environ
     base_arg = base_url
     base_env = _env(env, c.ENV_BASE_URL)
+    insecure = _env_flag(env, c.ENV_ALLOW_INSECURE_HTTP) if allow_insecure_http is None else allow_insecure_http
 
-    def pick(arg: str | None, env_name: str, default: str) -> str:
+    def pick(host: Host, arg: str | None, env_name: str, default: str) -> str:
+        # The setting the URL came from, named in the error if it is refused.
         if arg is not None:
-            return _clean_url(arg)
-        if base_arg is not None:
-            return _clean_url(base_arg)
-        value = _env(env, env_name) or base_env
-        return _clean_url(value) if value is not None else default
+            url, setting = arg, f"{host}_url"
+        elif base_arg is not None:
+            url, setting = base_arg, "base_url"
+        elif _env(env, env_name) is not None:
+            url, setting = env[env_name], env_name
+        elif base_env is not None:
+            url, setting = base_env, c.ENV_BASE_URL
+        else:
+            return default
+        url = _clean_url(url)
+        if not insecure:
+            _check_plain_http(url, setting)
+        return url
 
     if timeout is KEEP:
         env_timeout = _env(env, c.ENV_TIMEOUT)
@@ -205,13 +317,20 @@ def resolve_options(
         except ValueError:
             raise ConfigurationError(f"{c.ENV_MAX_RETRIES} must be an integer") from None
     return ClientOptions(
-        api_url=pick(api_url, c.ENV_API_URL, c.DEFAULT_API_URL),
-        text_url=pick(text_url, c.ENV_TEXT_URL, c.DEFAULT_TEXT_URL),
-        image_url=pick(image_url, c.ENV_IMAGE_URL, c.DEFAULT_IMAGE_URL),
+        api_url=pick("api", api_url, c.ENV_API_URL, c.DEFAULT_API_URL),
+        text_url=pick("text", text_url, c.ENV_TEXT_URL, c.DEFAULT_TEXT_URL),
+        image_url=pick("image", image_url, c.ENV_IMAGE_URL, c.DEFAULT_IMAGE_URL),
         timeout=timeout,
         max_retries=max_retries,
         backoff=backoff or Backoff(),
         headers=headers or {},
+        allow_insecure_http=insecure,
+        sse_max_line=_env_size(env, c.ENV_SSE_MAX_LINE, c.DEFAULT_SSE_MAX_LINE)
+        if sse_max_line is None
+        else sse_max_line,
+        sse_max_event=(
+            _env_size(env, c.ENV_SSE_MAX_EVENT, c.DEFAULT_SSE_MAX_EVENT) if sse_max_event is None else sse_max_event
+        ),
     )
 
 

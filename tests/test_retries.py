@@ -29,7 +29,7 @@ from nai_sdk.errors import (
     UnprocessableEntityError,
 )
 
-BASE = "http://nai.test"
+BASE = "https://nai.test"
 TOKEN = "tok-123"
 
 

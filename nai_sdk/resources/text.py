@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Self
 import attrs
 import httpx
 
+from nai_sdk import _constants as c
 from nai_sdk._http import stream_error
 from nai_sdk._json import loads_answer
 from nai_sdk._sse import ServerSentEvent, SSEDecoder
@@ -155,6 +156,12 @@ def _shorten(value: object) -> str:
     return text if len(text) <= _QUOTED else f"{text[:_QUOTED]}... ({len(text):,} characters)"
 
 
+def _assembler(client: Any, request: GenerationRequest) -> _Assembler:
+    """The assembler of a stream of `client`, with the event-stream limits of its options."""
+    options = client.options
+    return _Assembler(request, max_line=options.sse_max_line, max_event=options.sse_max_event)
+
+
 def _stream_call(request: GenerationRequest) -> Call:
     return Call(
         op("POST", "/ai/generate-stream"), {"body": Body(request)}, host=request.model.host, kind=Kind.GENERATION
@@ -164,9 +171,15 @@ def _stream_call(request: GenerationRequest) -> Call:
 class _Assembler:
     """Turns the events of `/ai/generate-stream` into pieces; pure, shared by both stream classes."""
 
-    def __init__(self, request: GenerationRequest) -> None:
+    def __init__(
+        self,
+        request: GenerationRequest,
+        *,
+        max_line: int = c.DEFAULT_SSE_MAX_LINE,
+        max_event: int = c.DEFAULT_SSE_MAX_EVENT,
+    ) -> None:
         self.request = request
-        self.decoder = SSEDecoder()
+        self.decoder = SSEDecoder(max_line=max_line, max_event=max_event)
         self.tokens: list[int] = []
         self.logprobs: list[Any] = []
         # Incremental decoding: the text of tokens[read:] is new, judged against that of tokens[prefix:read] so
@@ -261,7 +274,7 @@ class TextStream:
 
     def __init__(self, client: Any, request: GenerationRequest) -> None:
         self._client = client
-        self._assembler = _Assembler(request)
+        self._assembler = _assembler(client, request)
         self._response: httpx.Response | None = None
         self._iterator: Iterator[StreamPiece] | None = None
 
@@ -314,7 +327,7 @@ class AsyncTextStream:
 
     def __init__(self, client: Any, request: GenerationRequest) -> None:
         self._client = client
-        self._assembler = _Assembler(request)
+        self._assembler = _assembler(client, request)
         self._iterator: AsyncIterator[StreamPiece] | None = None
 
     @property

@@ -82,11 +82,22 @@ class Tokenizer(abc.ABC):
 
         Raises:
             TypeError: `text` is not a string.
+            TokenEncodingError: `text` holds a surrogate code point (U+D800 to U+DFFF), which is not a character:
+                no tokenizer can encode it.
             TokenizerError: `add_bos` for a tokenizer without BOS, or an unknown string in `allowed_special`.
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        ids = self._encode(text, self._allowed(allowed_special))
+        allowed = self._allowed(allowed_special)
+        try:
+            ids = self._encode(text, allowed)
+        except (RuntimeError, TypeError, UnicodeError) as exc:
+            # What the libraries raise for text they cannot take (sentencepiece's RuntimeError, tokenizers'
+            # TypeError); looked into only once encoding failed, so valid text pays nothing for the check.
+            error = _unencodable([text], "text")
+            if error is None:
+                raise
+            raise error from exc
         return self._prepend_bos(ids) if add_bos else ids
 
     def encode_batch(
@@ -108,12 +119,22 @@ class Tokenizer(abc.ABC):
 
         Returns:
             One list of ids per text, in order.
+
+        Raises:
+            TokenEncodingError: a text holds a surrogate code point (see `encode`).
         """
         texts = list(texts)
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"texts[{index}] must be a str, not {type(text).__name__}")
-        batch = self._encode_batch(texts, self._allowed(allowed_special), num_threads)
+        allowed = self._allowed(allowed_special)
+        try:
+            batch = self._encode_batch(texts, allowed, num_threads)
+        except (RuntimeError, TypeError, UnicodeError) as exc:
+            error = _unencodable(texts, "texts")
+            if error is None:
+                raise
+            raise error from exc
         return [self._prepend_bos(ids) for ids in batch] if add_bos else batch
 
     def decode(self, ids: Iterable[int], *, skip_special: bool = False) -> str:
@@ -175,6 +196,25 @@ class Tokenizer(abc.ABC):
             raise TokenizerError(f"the {self.name} tokenizer has no BOS token")
         ids.insert(0, self.bos_id)
         return ids
+
+
+def _unencodable(texts: list[str], what: str) -> TokenEncodingError | None:
+    """The error for the first text holding a surrogate code point, or None if none does.
+
+    Surrogates (U+D800 to U+DFFF) are not characters: UTF-8 cannot encode them, so neither can any tokenizer. They
+    get into a str through `surrogateescape`, a JSON `\\ud800` escape, or a UTF-16 string cut in half.
+    """
+    for index, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            where = what if what == "text" else f"{what}[{index}]"
+            return TokenEncodingError(
+                f"{where} holds U+{ord(text[exc.start]):04X} at index {exc.start}, a surrogate code point, which is "
+                "not a character and cannot be tokenized; replace it first (text.encode('utf-8', 'replace').decode() "
+                "turns every one into '?')"
+            )
+    return None
 
 
 def special_pattern(strings: Iterable[str]) -> re.Pattern[str]:
