@@ -21,7 +21,8 @@ import nacl.exceptions
 import nacl.utils
 from argon2.low_level import Type, hash_secret_raw
 
-from nai_sdk.errors import CompressionError, CryptoError, DecryptionError, FormatError
+from nai_sdk._constants import DEFAULT_MAX_INFLATED_SIZE
+from nai_sdk.errors import CompressionError, ConfigurationError, CryptoError, DecryptionError, FormatError
 
 __all__ = [
     "ACCESS_KEY_DOMAIN",
@@ -43,6 +44,7 @@ __all__ = [
     "NONCE_SIZE",
     "PASSWORD_SALT_CHARS",
     "SALT_SIZE",
+    "InflateBudget",
     "access_key",
     "b64decode",
     "b64encode",
@@ -94,10 +96,14 @@ COMPRESSION_MARKER = b"\x00" * 15 + b"\x01"
 """Prefix marking a compressed payload; it sits outside the encryption."""
 COMPRESSION_LEVEL = 9
 """zlib level used to compress (NovelAI's fflate output differs, but any raw inflater reads both)."""
-MAX_INFLATED_SIZE = 1 << 30
-"""Default bound on inflated output (1 GiB): a guard against decompression bombs, far above any real story."""
+MAX_INFLATED_SIZE = DEFAULT_MAX_INFLATED_SIZE
+"""Default bound on inflated output (128 MiB): a guard against decompression bombs, far above any real story."""
 
 _RAW_DEFLATE_WBITS = -15  # negative: raw DEFLATE (RFC 1951), no zlib header or checksum
+# Output asked of zlib per step. A step's output is joined from blocks, briefly doubling it: small next to any
+# budget, and large enough that a real story (a few MB) inflates in one step.
+_INFLATE_STEP = 16 * 1024 * 1024
+_BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
 def _check_text(email: str, password: str) -> None:
@@ -250,12 +256,14 @@ def secretbox_decrypt(key: bytes, nonce: bytes, box: bytes) -> bytes:
         The plaintext.
 
     Raises:
-        CryptoError: the key is not 32 bytes or the nonce not 24.
+        CryptoError: the key is not 32 bytes, the nonce not 24, or the box not bytes.
         DecryptionError: the key is wrong, or the data was truncated or tampered with.
     """
     _check_key(key)
-    if len(nonce) != NONCE_SIZE:
+    if not isinstance(nonce, _BYTES_LIKE) or len(nonce) != NONCE_SIZE:
         raise CryptoError(f"a secret-box nonce must be {NONCE_SIZE} bytes")
+    if not isinstance(box, _BYTES_LIKE):
+        raise CryptoError(f"a secret box must be bytes, not {box.__class__.__name__}")
     if len(box) < MAC_SIZE:
         raise DecryptionError(f"encrypted data is {len(box)} bytes, shorter than its {MAC_SIZE}-byte tag")
     try:
@@ -272,29 +280,93 @@ def compress(data: bytes) -> bytes:
     return zlib.compress(data, COMPRESSION_LEVEL, _RAW_DEFLATE_WBITS)
 
 
-def inflate(data: bytes, *, max_size: int = MAX_INFLATED_SIZE) -> bytes:
+class InflateBudget:
+    """A running allowance of inflated bytes, shared by many `inflate` calls (one listing of objects, say).
+
+    Every byte an `inflate` call produces is taken from it, the bytes of a refused stream included, so a listing of
+    many decompression bombs costs at most `total` bytes of work, however many it holds.
+
+    Attributes:
+        total: the allowance it started with.
+        remaining: what is left of it.
+    """
+
+    __slots__ = ("remaining", "total")
+
+    def __init__(self, total: int) -> None:
+        self.total = _check_budget(total, "an inflate budget")
+        self.remaining = self.total
+
+    def __repr__(self) -> str:
+        return f"InflateBudget(total={self.total}, remaining={self.remaining})"
+
+
+def _check_budget(value: int, what: str) -> int:
+    # A budget is a caller's setting, never input: a wrong one is a configuration mistake. bool is no size.
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"{what} must be an int >= 0, not {value!r}")
+    return value
+
+
+def inflate(data: bytes, *, max_size: int = MAX_INFLATED_SIZE, budget: InflateBudget | None = None) -> bytes:
     """Inflate a raw DEFLATE stream (marker already removed), refusing output beyond `max_size`.
 
-    Bytes after the end of the stream are ignored, as zlib and JavaScript inflaters ignore them.
+    The stream is inflated in steps, and inflating stops as soon as the output passes the bound: a decompression
+    bomb costs about `max_size` bytes of memory and work, never its full size. Bytes after the end of the stream are
+    ignored, as zlib and JavaScript inflaters ignore them.
 
     Args:
         data: the compressed bytes.
         max_size: the largest output accepted, in bytes.
+        budget: an allowance shared with other calls; the output (accepted or not) is taken from it, and a stream
+            that would need more than what is left is refused.
 
     Returns:
         The inflated bytes.
 
     Raises:
-        CompressionError: the stream is invalid or truncated, or inflates to more than `max_size` bytes.
+        CompressionError: the data is not bytes, the stream is invalid or truncated, or it inflates to more than
+            `max_size` bytes (or more than what is left of `budget`).
+        ConfigurationError: `max_size` is not an int >= 0.
     """
+    _check_budget(max_size, "max_size")
+    limit = max_size if budget is None else min(max_size, budget.remaining)
+    if not isinstance(data, _BYTES_LIKE):
+        raise CompressionError(f"compressed data must be bytes, not {data.__class__.__name__}")
     inflater = zlib.decompressobj(_RAW_DEFLATE_WBITS)
+    chunks: list[bytes] = []
+    chunk = b""
+    produced = 0
+    pending = data
+    problem: str | None = None
+    cause: zlib.error | None = None
     try:
-        # max_length bounds the work and the memory: a bomb stops after max_size + 1 bytes of output.
-        out = inflater.decompress(data, max_size + 1)
+        while True:
+            # Never ask for 0 bytes: to zlib, a max_length of 0 means "no limit".
+            want = min(limit - produced, _INFLATE_STEP) + 1
+            chunk = inflater.decompress(pending, want)
+            produced += len(chunk)
+            if produced > limit:
+                if budget is not None and limit < max_size:
+                    problem = f"inflates past what is left of the inflate budget ({limit} of {budget.total} bytes)"
+                else:
+                    problem = f"inflates to more than {max_size} bytes"
+                break
+            chunks.append(chunk)
+            if inflater.eof:
+                break
+            pending = inflater.unconsumed_tail
+            # Output short of what was asked and no input left: the stream needs bytes that are not there.
+            if not pending and len(chunk) < want:
+                problem = "is a truncated raw DEFLATE stream"
+                break
     except zlib.error as exc:
-        raise CompressionError(f"invalid raw DEFLATE stream: {exc}") from exc
-    if len(out) > max_size:
-        raise CompressionError(f"compressed data inflates to more than {max_size} bytes")
-    if not inflater.eof:
-        raise CompressionError("truncated raw DEFLATE stream")
-    return out
+        problem, cause = f"is an invalid raw DEFLATE stream: {exc}", exc
+    if budget is not None:
+        budget.remaining = max(0, budget.remaining - produced)
+    if problem is not None:
+        # The error's traceback keeps this frame alive (a refused object keeps its error): let the output go now.
+        chunks.clear()
+        chunk = b""
+        raise CompressionError(f"compressed data {problem}") from cause
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -45,6 +45,11 @@ exact: types must match (`True` is not `1`, `1` is not `1.0`), floats compare by
 order. `decode(encode(d)) == d` for every document the decoder returns.
 
 Every call decodes with fresh record and bundle state: this module holds no mutable state.
+
+Hostile input is bounded (docs/limits.md). Containers nest at most `MAX_DEPTH` levels, read or written, which keeps
+the recursive decoder well inside Python's recursion limit. The *decoded size* of a document (its bytes, plus what
+string bundles expand to beyond the bytes they take) is at most `max_size`: many bundles pointing at one large
+string cannot turn a small document into a huge one. Anything refused is a `DocumentError`.
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ from typing import Any, Final
 import attrs
 import msgpack  # type: ignore[import-untyped]  # msgpack ships no type information
 
-from nai_sdk.errors import DocumentError
+from nai_sdk._constants import DEFAULT_MAX_DOCUMENT_SIZE, MAX_DOCUMENT_DEPTH
+from nai_sdk.errors import ConfigurationError, DocumentError
 
 __all__ = [
     "MAX_DEPTH",
@@ -80,9 +86,11 @@ __all__ = [
 #: The extension types NovelAI writes "write-style" (`D4 <type> <filler>` then the value).
 NAI_EXTENSION_TYPES: Final = frozenset({20, 30, 31, 40, 41, 42})
 
-#: Deepest nesting of containers (arrays, maps, records, sets, NAI values) read or written. Real documents are a
-#: few levels deep; the bound keeps hostile input (and cyclic Python values) from exhausting the stack.
-MAX_DEPTH: Final = 256
+#: Deepest nesting of containers (arrays, maps, records, sets, NAI values) read or written. Real documents are about
+#: ten levels deep; the bound keeps hostile input (and cyclic Python values) from exhausting the stack: reading
+#: takes at most four Python frames a level, so a document this deep needs about 512 frames of the 1000 Python
+#: allows by default.
+MAX_DEPTH: Final = MAX_DOCUMENT_DEPTH
 
 #: A path to a value inside a document: map keys and list indexes, from the root; `NaiExt.value` is stepped
 #: through with the step `NaiExt`.
@@ -247,9 +255,9 @@ class _Bundle:
 class _Decoder:
     """Reads one document. One instance per call: slots and bundle state never outlive it."""
 
-    __slots__ = ("bundle", "data", "end", "pos", "slots", "view")
+    __slots__ = ("bundle", "data", "end", "fresh_from", "left", "max_size", "pos", "slots", "view")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, max_size: int) -> None:
         self.data = data
         self.view = memoryview(data)
         self.end = len(data)
@@ -257,6 +265,18 @@ class _Decoder:
         # record id -> (keys, two-byte id): two-byte records read one more byte after a reference.
         self.slots: dict[int, tuple[tuple[Any, ...], bool]] = {}
         self.bundle: _Bundle | None = None
+        # What is left of the decoded-size budget. The document's bytes are spent up front: without bundles the
+        # values cannot take more than that. Only bundles (and string references into them) change it after.
+        self.max_size = max_size
+        self.left = max_size - self.end
+        # Where the strings of the next bundle may start to count as fresh bytes (see read_bundle).
+        self.fresh_from = 0
+
+    def charge(self, size: int) -> None:
+        """Spend `size` of the decoded-size budget; refuse the document once it is spent."""
+        self.left -= size
+        if self.left < 0:
+            raise self.fail(f"decodes to more than {self.max_size} bytes (string bundles expand it)")
 
     def fail(self, message: str) -> DocumentError:
         return DocumentError(f"{message} (at byte {self.pos} of {self.end})")
@@ -272,6 +292,8 @@ class _Decoder:
     def decode(self) -> Any:
         if not self.end:
             raise DocumentError("empty document")
+        if self.left < 0:
+            raise DocumentError(f"document of {self.end} bytes, more than the {self.max_size} accepted")
         value = self.read(0)
         if self.bundle is not None:
             self.pos = self.bundle.after
@@ -371,7 +393,12 @@ class _Decoder:
             raise self.fail(f"array of {count} items longer than the data")
         read = self.read
         depth = self.deeper(depth)
-        return [read(depth) for _ in range(count)]
+        # A loop, not a comprehension: on Python 3.11 a comprehension is one more stack frame per nesting level.
+        items: list[Any] = []
+        append = items.append
+        for _ in range(count):
+            append(read(depth))
+        return items
 
     def read_map(self, count: int, depth: int) -> JSMap:
         if 2 * count > self.end - self.pos:
@@ -408,7 +435,10 @@ class _Decoder:
             raise self.fail(f"record of {len(keys)} values longer than the data")
         read = self.read
         depth = self.deeper(depth)
-        return {key: read(depth) for key in keys}
+        record: dict[Any, Any] = {}
+        for key in keys:
+            record[key] = read(depth)
+        return record
 
     def define_record(self, first: int, high: int | None, depth: int) -> dict[Any, Any]:
         # The key array belongs to the record: it is read at the record's own depth.
@@ -469,14 +499,22 @@ class _Decoder:
         if length < 4:
             raise self.fail(f"string bundle with {length} data bytes")
         resume = self.pos
-        self.pos = data_start + int(_U32.unpack_from(self.data, data_start)[0])
-        strings = (self.read_bundle_string(), self.read_bundle_string())
+        strings_at = data_start + int(_U32.unpack_from(self.data, data_start)[0])
+        # msgpackr writes each bundle's strings after the previous bundle's (inside the next bundle extension, or at
+        # the end): those bytes are fresh, and what references take from them only moves text from one place to
+        # another, so their size is handed back to the budget (references spend it again). Strings that start
+        # before the end of the previous fresh ones are being read again: pure expansion, paid for in full.
+        fresh = strings_at >= self.fresh_from
+        self.pos = strings_at
+        strings = (self.read_bundle_string(fresh), self.read_bundle_string(fresh))
+        if fresh:
+            self.fresh_from = self.pos
         self.bundle = _Bundle(strings, self.pos)
         # The bundle extension stands for the value written after it.
         self.pos = resume
         return self.read(self.deeper(depth))
 
-    def read_bundle_string(self) -> str:
+    def read_bundle_string(self, fresh: bool) -> str:
         if self.pos >= self.end:
             raise self.fail("string bundle points past the end of the data")
         token = self.data[self.pos]
@@ -487,7 +525,13 @@ class _Decoder:
             length = self.read_length(1 << (token - 0xD9))
         else:
             raise self.fail("string bundle does not point at strings")
-        return self.text(self.need(length), length)
+        start = self.need(length)
+        if fresh:
+            self.left += length
+        else:
+            # Charged before decoding: the work of decoding the same bytes again is what the budget bounds.
+            self.charge(length)
+        return self.text(start, length)
 
     def read_bundled_string(self, depth: int) -> str:
         if self.bundle is None:
@@ -495,10 +539,10 @@ class _Decoder:
         count = self.read(self.deeper(depth))
         if type(count) is not int:
             raise self.fail("string reference without an integer length")
-        bundle = self.bundle
-        if count > 0:
-            return bundle.take(1, count)
-        return bundle.take(0, -count)
+        text = self.bundle.take(1, count) if count > 0 else self.bundle.take(0, -count)
+        # At most the rest of the bundle's string (already decoded), so charging after taking is enough.
+        self.charge(len(text))
+        return text
 
 
 # --- encoding ----------------------------------------------------------------------------------------------------
@@ -525,9 +569,17 @@ class _Encoder:
         self.slot_shapes: list[tuple[Any, ...] | None] = [None] * 64
         self.next_slot = 0
 
-    def encode(self, value: Any) -> bytes:
-        self.write(value, 0)
-        return b"".join(self.out)
+    def encode(self, value: Any, max_size: int) -> bytes:
+        try:
+            self.write(value, 0)
+        except RecursionError:
+            # Only a caller already deep in its own recursion gets here (MAX_DEPTH keeps the encoder shallow).
+            raise DocumentError("the document is nested too deeply for the stack left to encode it") from None
+        data = b"".join(self.out)
+        # Refuse what the decoder would refuse: an encoded document's decoded size is its length (no bundles).
+        if len(data) > max_size:
+            raise DocumentError(f"the encoded document is {len(data)} bytes, more than the {max_size} accepted")
+        return data
 
     def scalar(self, value: Any) -> None:
         try:
@@ -723,21 +775,41 @@ class Document:
         return _same(self.root, other.root)
 
     @classmethod
-    def from_msgpack(cls, data: bytes) -> Document:
+    def from_msgpack(cls, data: bytes, *, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> Document:
         """Decode raw msgpackr bytes (the b64-decoded `document` field).
 
-        Raises:
-            DocumentError: the bytes are not one complete msgpackr value.
-        """
-        return cls(_Decoder(bytes(data)).decode())
+        Args:
+            data: the bytes.
+            max_size: the largest decoded size accepted: the document's bytes plus what its string bundles expand
+                to (docs/limits.md).
 
-    def to_msgpack(self) -> bytes:
+        Raises:
+            DocumentError: the bytes are not one complete msgpackr value, nest deeper than `MAX_DEPTH`, or decode
+                to more than `max_size`.
+            ConfigurationError: `max_size` is not an int >= 0.
+        """
+        _check_max_size(max_size)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise DocumentError(f"a msgpackr document must be bytes, not {data.__class__.__name__}")
+        try:
+            return cls(_Decoder(bytes(data), max_size).decode())
+        except RecursionError:
+            # Only a caller already deep in its own recursion gets here (MAX_DEPTH keeps the decoder shallow).
+            raise DocumentError("the document is nested too deeply for the stack left to decode it") from None
+
+    def to_msgpack(self, *, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> bytes:
         """Encode as msgpackr bytes that msgpackr (JS) and `from_msgpack` read back to an equal value.
 
+        Args:
+            max_size: the largest encoding accepted: what `from_msgpack` would refuse is refused here.
+
         Raises:
-            DocumentError: a value has no msgpackr form (unknown type, int beyond 64 bits, lone surrogate...).
+            DocumentError: a value has no msgpackr form (unknown type, int beyond 64 bits, lone surrogate...), nests
+                deeper than `MAX_DEPTH` (or contains itself), or encodes to more than `max_size` bytes.
+            ConfigurationError: `max_size` is not an int >= 0.
         """
-        return _Encoder().encode(self.root)
+        _check_max_size(max_size)
+        return _Encoder().encode(self.root, max_size)
 
     def strings(self) -> Iterator[tuple[DocumentPath, str]]:
         """Every string value (not map keys) with its path, in document order.
@@ -817,29 +889,50 @@ def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
-def decode_document(b64: str) -> Document:
+def _check_max_size(value: int) -> None:
+    # A budget is the caller's setting, not input: a wrong one is a configuration mistake, never a DocumentError.
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"max_size must be an int >= 0, not {value!r}")
+
+
+def decode_document(b64: str, *, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> Document:
     """Decode the `document` field of story content (standard base64 of msgpackr bytes).
 
     Args:
         b64: the field's text.
+        max_size: the largest decoded size accepted: the document's bytes plus what its string bundles expand to
+            (docs/limits.md).
 
     Returns:
         The document, decoded with fresh record and string-bundle state.
 
     Raises:
-        DocumentError: not base64, or not one complete msgpackr value (the message says where).
+        DocumentError: not base64, or not one complete msgpackr value (the message says where), or nested deeper
+            than `MAX_DEPTH`, or decoding to more than `max_size`.
+        ConfigurationError: `max_size` is not an int >= 0.
     """
+    _check_max_size(max_size)
+    # A cheap early refusal: base64 holds 3 bytes in every 4 characters.
+    if isinstance(b64, str | bytes) and len(b64) // 4 * 3 > max_size + 3:
+        raise DocumentError(f"document of about {len(b64) // 4 * 3} bytes, more than the {max_size} accepted")
     try:
         data = base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, TypeError) as exc:
+        # TypeError: neither str nor bytes. `from None`: the message says it all, the input may be huge.
         raise DocumentError(f"document is not valid base64: {exc}") from None
-    return Document.from_msgpack(data)
+    return Document.from_msgpack(data, max_size=max_size)
 
 
-def encode_document(doc: Document) -> str:
+def encode_document(doc: Document, *, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> str:
     """Encode a document as the base64 text of the story content's `document` field.
 
+    Args:
+        doc: the document.
+        max_size: the largest encoding accepted (in bytes, before base64): what `decode_document` would refuse.
+
     Raises:
-        DocumentError: a value in the document has no msgpackr form.
+        DocumentError: a value in the document has no msgpackr form, or the encoding is beyond `max_size` or
+            `MAX_DEPTH`.
+        ConfigurationError: `max_size` is not an int >= 0.
     """
-    return base64.b64encode(doc.to_msgpack()).decode("ascii")
+    return base64.b64encode(doc.to_msgpack(max_size=max_size)).decode("ascii")

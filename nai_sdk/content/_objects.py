@@ -2,7 +2,9 @@
 
 `decrypt_object` turns one element of `GET /user/objects/{type}` into a `UserObject`; `encrypt_object` turns a
 `UserObject` back into the wire form for upload. Reading never raises for a bad payload: the object carries the
-error, keeps the original envelope, and refuses to be uploaded, so a bad item cannot destroy anything.
+error, keeps the original envelope, and refuses to be uploaded, so a bad item cannot destroy anything. What
+reading may cost is bounded: a compressed payload inflates to at most `max_inflated_size` bytes, and all the
+payloads of one listing to at most `max_inflated_total` (docs/limits.md).
 
 An object that was not modified is written back with its original bytes, exactly as read (so its JSON spelling,
 unknown fields and compression survive untouched). A modified object is serialised compactly, the way JavaScript's
@@ -17,11 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from nai_sdk._constants import (
+    DEFAULT_MAX_DOCUMENT_SIZE,
+    DEFAULT_MAX_INFLATED_SIZE,
+    DEFAULT_MAX_INFLATED_TOTAL,
+    MAX_SAFE_INTEGER,
+)
 from nai_sdk._json import dumps_compact, loads_strict
 from nai_sdk.crypto import (
     COMPRESSION_MARKER,
     MAC_SIZE,
     NONCE_SIZE,
+    InflateBudget,
     b64decode,
     b64encode,
     compress,
@@ -29,7 +38,14 @@ from nai_sdk.crypto import (
     secretbox_decrypt,
     secretbox_encrypt,
 )
-from nai_sdk.errors import CryptoError, DocumentError, NovelAIError, ObjectFormatError, UploadRefusedError
+from nai_sdk.errors import (
+    ConfigurationError,
+    CryptoError,
+    DocumentError,
+    NovelAIError,
+    ObjectFormatError,
+    UploadRefusedError,
+)
 from nai_sdk.keystore import Keystore, MissingKeyError
 
 if TYPE_CHECKING:
@@ -64,11 +80,21 @@ def new_object_id() -> str:
     return secrets.token_urlsafe(_OBJECT_ID_LENGTH)[:_OBJECT_ID_LENGTH]
 
 
-def _number(value: Any) -> int | float | None:
-    # bool is an int subclass, but `true` is no change index.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return None
+def _envelope_number(raw: Mapping[str, Any], name: str) -> int | float | None:
+    """`changeIndex` or `lastUpdatedAt`: absent (or null), or a number JavaScript holds exactly.
+
+    Refused on read, not on write: NaN, the infinities, `true` (bool is an int subclass), strings, containers, and
+    numbers beyond `MAX_SAFE_INTEGER`; any of them would only fail later, when the object is written back.
+    """
+    value = raw.get(name)
+    if value is None:
+        return None
+    kind = type(value)
+    # The comparison is false for NaN and the infinities, so it refuses them too.
+    if (kind is int or kind is float) and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value  # type: ignore[no-any-return]  # an int or a float, as just checked
+    shown = repr(value)[:40] if kind is int or kind is float else f"a {kind.__name__}"
+    raise ObjectFormatError(f"the object's {name!r} must be a number within +-2**53, not {shown}")
 
 
 @attrs.define(eq=False, repr=False)
@@ -206,17 +232,20 @@ class UserObject:
         """Force the next `encrypt_object` to write fresh bytes (fresh nonce) even if nothing changed."""
         self._forced = True
 
-    def document(self) -> Document | None:
+    def document(self, *, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> Document | None:
         """Decode the msgpackr story document in `data["document"]` (story content), afresh on each call.
 
         Edits to the returned document are not seen by the object: store them with `set_document`.
+
+        Args:
+            max_size: the largest decoded size accepted (see `decode_document`).
 
         Returns:
             The document, or None when the data has no `document`.
 
         Raises:
             ObjectFormatError: the object's data could not be read.
-            DocumentError: `document` is not a base64 string of a valid msgpackr document.
+            DocumentError: `document` is not a base64 string of a valid msgpackr document, or is beyond `max_size`.
         """
         from nai_sdk.content._document import decode_document
 
@@ -226,19 +255,23 @@ class UserObject:
             return None
         if not isinstance(value, str):
             raise DocumentError(f"'document' must be a base64 string, not {value.__class__.__name__}")
-        return decode_document(value)
+        return decode_document(value, max_size=max_size)
 
-    def set_document(self, document: Document) -> None:
+    def set_document(self, document: Document, *, max_size: int = DEFAULT_MAX_DOCUMENT_SIZE) -> None:
         """Encode `document` into `data["document"]` and mark the object modified.
+
+        Args:
+            document: the document.
+            max_size: the largest encoded size accepted (see `encode_document`).
 
         Raises:
             ObjectFormatError: the object's data could not be read.
-            DocumentError: the document cannot be encoded.
+            DocumentError: the document cannot be encoded, or not within `max_size`.
         """
         from nai_sdk.content._document import encode_document
 
         data = self._readable_data()
-        data["document"] = encode_document(document)
+        data["document"] = encode_document(document, max_size=max_size)
         self._forced = True
 
     def _readable_data(self) -> dict[str, Any]:
@@ -273,10 +306,14 @@ class UserObject:
         )
 
 
-def _open(obj_type: Any, meta: Any, data: Any, keystore: Keystore | None) -> tuple[bytes, bool]:
+def _open(
+    obj_type: Any, meta: Any, data: Any, keystore: Keystore | None, max_size: int, budget: InflateBudget | None
+) -> tuple[bytes, bool]:
     """Decode an envelope's `data` into (plaintext JSON bytes, compressed), or raise a NovelAIError."""
-    if obj_type not in OBJECT_TYPES:
-        raise ObjectFormatError(f"unknown object type {obj_type!r}")
+    # The str check first: `{} in frozenset()` raises TypeError (a dict is not hashable).
+    if not isinstance(obj_type, str) or obj_type not in OBJECT_TYPES:
+        shown = repr(obj_type)[:40] if isinstance(obj_type, str) else f"of JSON type {obj_type.__class__.__name__}"
+        raise ObjectFormatError(f"unknown object type {shown}")
     if not isinstance(data, str):
         raise ObjectFormatError(f"object 'data' must be a base64 string, not {data.__class__.__name__}")
     blob = b64decode(data, ObjectFormatError, "object 'data'")
@@ -296,40 +333,65 @@ def _open(obj_type: Any, meta: Any, data: Any, keystore: Keystore | None) -> tup
         payload = secretbox_decrypt(key, blob[start:nonce_end], blob[nonce_end:])
     else:
         payload = blob[start:] if compressed else blob
-    return (inflate(payload) if compressed else payload), compressed
+    return (inflate(payload, max_size=max_size, budget=budget) if compressed else payload), compressed
 
 
-def decrypt_object(raw: Mapping[str, Any], keystore: Keystore | None) -> UserObject:
+def decrypt_object(
+    raw: Mapping[str, Any], keystore: Keystore | None, *, max_inflated_size: int = DEFAULT_MAX_INFLATED_SIZE
+) -> UserObject:
     """Read one object of `GET /user/objects/{type}`.
 
     A payload that cannot be read (unknown type, meta missing from the keystore, wrong key or tampered data, bad
-    base64 or deflate, not UTF-8, not JSON, JSON that is not an object, no id) gives an object whose `error` says
-    why and whose `data` is None; it keeps the envelope in `raw` and refuses to be uploaded.
+    base64 or deflate, a payload inflating past `max_inflated_size`, not UTF-8, not JSON, JSON that is not an object,
+    no id, an envelope field of the wrong JSON type, a `changeIndex` or `lastUpdatedAt` that is not a safe number)
+    gives an object whose `error` says why and whose `data` is None; it keeps the envelope in `raw` and refuses to
+    be uploaded.
 
     Args:
         raw: the object envelope (`id`, `type`, `meta`, `data`, `changeIndex`, `lastUpdatedAt`).
         keystore: the account keystore (only needed for encrypted types).
+        max_inflated_size: the most bytes a compressed payload may inflate to.
 
     Returns:
         The object.
 
     Raises:
         ObjectFormatError: `raw` is not a mapping at all.
+        ConfigurationError: `max_inflated_size` is not an int >= 0.
     """
     # type() first: the ABC isinstance check costs more than the rest of the envelope handling.
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise ObjectFormatError(f"an object envelope must be a mapping, not {raw.__class__.__name__}")
+    _check_budget(max_inflated_size, "max_inflated_size")
+    return _decrypt(raw, keystore, max_inflated_size, None)
+
+
+def _check_budget(value: int, name: str) -> None:
+    # Checked before reading: inside the per-item handling a ConfigurationError would pass for a bad object.
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"{name} must be an int >= 0, not {value!r}")
+
+
+def _decrypt(
+    raw: Mapping[str, Any], keystore: Keystore | None, max_size: int, budget: InflateBudget | None
+) -> UserObject:
     obj_id = raw.get("id")
     obj_type = raw.get("type")
     meta = raw.get("meta", "")
     data: dict[str, Any] | None = None
     plaintext: bytes | None = None
     compressed = False
+    change_index = last_updated_at = None
     error: NovelAIError | None = None
     try:
         if not isinstance(obj_id, str) or not obj_id:
             raise ObjectFormatError("the object has no str 'id'")
-        plaintext, compressed = _open(obj_type, meta, raw.get("data"), keystore)
+        # null stands for "no meta" (plain types have none); any other JSON type is a broken envelope.
+        if meta is not None and not isinstance(meta, str):
+            raise ObjectFormatError(f"the object needs a str 'meta' (or none), not a {meta.__class__.__name__}")
+        change_index = _envelope_number(raw, "changeIndex")
+        last_updated_at = _envelope_number(raw, "lastUpdatedAt")
+        plaintext, compressed = _open(obj_type, meta, raw.get("data"), keystore, max_size, budget)
         parsed = loads_strict(plaintext, ObjectFormatError, "the object's data")
         if not isinstance(parsed, dict):
             raise ObjectFormatError(f"the object's data must be a JSON object, not {parsed.__class__.__name__}")
@@ -341,8 +403,8 @@ def decrypt_object(raw: Mapping[str, Any], keystore: Keystore | None) -> UserObj
         type=obj_type if isinstance(obj_type, str) else "",
         meta=meta if isinstance(meta, str) else "",
         data=data,
-        change_index=_number(raw.get("changeIndex")),
-        last_updated_at=_number(raw.get("lastUpdatedAt")),
+        change_index=change_index,
+        last_updated_at=last_updated_at,
         compressed=compressed,
         error=error,
         raw=raw,
@@ -353,22 +415,40 @@ def decrypt_object(raw: Mapping[str, Any], keystore: Keystore | None) -> UserObj
     return obj
 
 
-def decrypt_objects(raws: Iterable[Any], keystore: Keystore | None) -> list[UserObject]:
+def decrypt_objects(
+    raws: Iterable[Any],
+    keystore: Keystore | None,
+    *,
+    max_inflated_size: int = DEFAULT_MAX_INFLATED_SIZE,
+    max_inflated_total: int = DEFAULT_MAX_INFLATED_TOTAL,
+) -> list[UserObject]:
     """Read many objects: one `UserObject` per item, in order; a bad item never aborts the batch.
 
     An item that is not even a mapping gives an object with id "", type "", `raw` None and an ObjectFormatError.
+    Inflating is bounded per object and for the whole call: once the payloads read so far (refused ones included)
+    have inflated to `max_inflated_total` bytes, every further compressed payload is refused with a
+    CompressionError; uncompressed ones still read.
 
     Args:
         raws: the `objects` list of `GET /user/objects/{type}`.
         keystore: the account keystore (only needed for encrypted types).
+        max_inflated_size: the most bytes one compressed payload may inflate to.
+        max_inflated_total: the most bytes all the compressed payloads of this call may inflate to together.
 
     Returns:
         The objects; check `ok` (or `error`) on each.
+
+    Raises:
+        ConfigurationError: a budget is not an int >= 0.
     """
+    _check_budget(max_inflated_size, "max_inflated_size")
+    _check_budget(max_inflated_total, "max_inflated_total")
+    budget = InflateBudget(max_inflated_total)
     objects = []
     for index, raw in enumerate(raws):
-        if isinstance(raw, Mapping):
-            objects.append(decrypt_object(raw, keystore))
+        # type() first: the ABC isinstance check costs more than the rest of the envelope handling.
+        if type(raw) is dict or isinstance(raw, Mapping):
+            objects.append(_decrypt(raw, keystore, max_inflated_size, budget))
         else:
             error = ObjectFormatError(f"item {index} is a {raw.__class__.__name__}, not an object envelope")
             objects.append(UserObject(id="", type="", meta="", data=None, error=error))

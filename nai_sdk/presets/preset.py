@@ -5,6 +5,9 @@ holds the sampler settings and `parameters.order` lists the samplers as `{"id": 
 order they run. `Preset` keeps every field it does not interpret (`extra`, unknown parameters, unknown sampler ids)
 and remembers where the keys were, so a file read and written unchanged comes back byte for byte (or, for files not
 laid out as NovelAI lays them out, JSON-equal).
+
+Preset files are input from anywhere: anything malformed in them (wrong types, nesting deeper than
+`MAX_PRESET_DEPTH`, integers no JavaScript client can hold) is a `PresetError`.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from typing import Any, Final, Generic, TypeVar, overload
 
 import attrs
 
+from nai_sdk._constants import MAX_PRESET_DEPTH, MAX_SAFE_INTEGER
 from nai_sdk.errors import PresetError, UnknownModelError
 from nai_sdk.models import TextModel, get_model
+from nai_sdk.presets._checks import check_depth, shown
 from nai_sdk.presets._data import data_names, read_data, read_json
 
 __all__ = ["DOCUMENTED_DEFAULTS", "PhraseRepPen", "Preset", "Sampler"]
@@ -72,7 +77,7 @@ class Sampler(enum.IntEnum):
                 return sampler
         elif isinstance(value, int) and not isinstance(value, bool) and value in cls._value2member_map_:
             return cls(value)
-        raise PresetError(f"unknown sampler {value!r}; known: {', '.join(_SAMPLERS_BY_ID)}")
+        raise PresetError(f"unknown sampler {shown(value)}; known: {', '.join(_SAMPLERS_BY_ID)}")
 
 
 _SAMPLER_IDS: Final[Mapping[Sampler, str]] = {
@@ -163,7 +168,15 @@ _OWN_KEYS: Final = ("name", "model", "parameters")
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    # An int is not given to math.isfinite: past the float range it raises OverflowError.
+    return _is_int(value)
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass, but `true` is no setting; beyond 2**53 NovelAI's JavaScript client cannot hold it.
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
 
 
 def _is_token_list(value: object) -> bool:
@@ -175,11 +188,13 @@ def check_parameter(key: str, value: object) -> None:
     if key in _NUMBERS:
         ok, expected = _is_number(value), "a finite number"
     elif key in _INTS:
-        ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        ok, expected = _is_int(value), "an integer within +-2**53"
     elif key in _BOOLS:
         ok, expected = isinstance(value, bool), "true or false"
     elif key == "phrase_rep_pen":
-        ok, expected = value in PhraseRepPen._value2member_map_, f"one of {', '.join(PhraseRepPen)}"
+        # The str check first: a list or a dict is not hashable, so `in` would raise TypeError.
+        ok = isinstance(value, str) and value in PhraseRepPen._value2member_map_
+        expected = f"one of {', '.join(PhraseRepPen)}"
     elif key in _STRINGS:
         ok, expected = isinstance(value, str), "a string"
     elif key in _TOKEN_LISTS:
@@ -192,12 +207,12 @@ def check_parameter(key: str, value: object) -> None:
     else:
         return
     if not ok:
-        raise PresetError(f"parameter {key!r} must be {expected}, not {value!r}")
+        raise PresetError(f"parameter {key!r} must be {expected}, not {shown(value)}")
 
 
 def _parse_order(value: object) -> list[tuple[str, bool]]:
     if not isinstance(value, list):
-        raise PresetError(f"parameters.order must be a list of {{'id', 'enabled'}} objects, not {value!r}")
+        raise PresetError(f"parameters.order must be a list of {{'id', 'enabled'}} objects, not {shown(value)}")
     order: list[tuple[str, bool]] = []
     for index, entry in enumerate(value):
         if (
@@ -206,7 +221,7 @@ def _parse_order(value: object) -> list[tuple[str, bool]]:
             or not isinstance(entry["id"], str)
             or not isinstance(entry["enabled"], bool)
         ):
-            raise PresetError(f"parameters.order[{index}] must be {{'id': str, 'enabled': bool}}, not {entry!r}")
+            raise PresetError(f"parameters.order[{index}] must be {{'id': str, 'enabled': bool}}, not {shown(entry)}")
         order.append((entry["id"], entry["enabled"]))
     _check_order(order)
     return order
@@ -216,7 +231,7 @@ def _check_order(order: Sequence[tuple[str, bool]]) -> None:
     seen: set[str] = set()
     for sampler_id, _ in order:
         if sampler_id in seen:
-            raise PresetError(f"sampler {sampler_id!r} appears twice in the order")
+            raise PresetError(f"sampler {shown(sampler_id)} appears twice in the order")
         seen.add(sampler_id)
 
 
@@ -226,9 +241,9 @@ def _normalise_order(value: Iterable[tuple[Sampler | int | str, bool]]) -> list[
         try:
             sampler, enabled = item
         except (TypeError, ValueError) as exc:
-            raise PresetError(f"order entries must be (sampler, enabled) pairs, not {item!r}") from exc
+            raise PresetError(f"order entries must be (sampler, enabled) pairs, not {shown(item)}") from exc
         if not isinstance(enabled, bool):
-            raise PresetError(f"order entry {item!r}: enabled must be True or False")
+            raise PresetError(f"order entry {shown(item)}: enabled must be True or False")
         # Unknown ids are kept (a newer NovelAI may add samplers); ints and enum members must be known.
         order.append((sampler if isinstance(sampler, str) else Sampler.parse(sampler).id, enabled))
     _check_order(order)
@@ -239,7 +254,7 @@ def _model_id(value: str | TextModel) -> str:
     try:
         return get_model(value).id
     except UnknownModelError as exc:
-        raise PresetError(f"unknown model {value!r} for a preset: {exc}") from exc
+        raise PresetError(f"unknown model {shown(value)} for a preset: {exc}") from exc
 
 
 _T = TypeVar("_T")
@@ -325,6 +340,9 @@ class Preset:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.parameters, dict) or not isinstance(self.extra, dict):
             raise PresetError("parameters and extra must be dicts")
+        # Copies and writes recurse through both (deepcopy, json.dumps): bound them before anything does.
+        check_depth(self.parameters, MAX_PRESET_DEPTH - 1, "parameters")
+        check_depth(self.extra, MAX_PRESET_DEPTH - 1, "the preset's other fields")
         if "order" in self.parameters:
             raise PresetError("the sampler order goes in Preset.order, not in parameters")
         for key, value in self.parameters.items():
@@ -473,18 +491,22 @@ class Preset:
 
         Raises:
             PresetError: `data` is not a preset: not an object, `name` or `model` missing or not strings, an unknown
-                model, `parameters` not an object, a malformed `order`, or a known setting of the wrong type.
+                model, `parameters` not an object, a malformed `order`, a known setting of the wrong type, or
+                nesting deeper than `MAX_PRESET_DEPTH`.
         """
         if not isinstance(data, Mapping):
             raise PresetError(f"a preset must be a JSON object, not {type(data).__name__}")
-        data = copy.deepcopy(dict(data))
+        data = dict(data)
+        # Before deepcopy, which recurses (two frames a level): deep enough JSON would raise RecursionError there.
+        check_depth(data, MAX_PRESET_DEPTH, "the preset")
+        data = copy.deepcopy(data)
         name, model, parameters = data.get("name"), data.get("model"), data.get("parameters")
         if not isinstance(name, str):
-            raise PresetError(f"a preset needs a string 'name', not {name!r}")
+            raise PresetError(f"a preset needs a string 'name', not {shown(name)}")
         if not isinstance(model, str):
-            raise PresetError(f"preset {name!r} needs a string 'model', not {model!r}")
+            raise PresetError(f"preset {shown(name)} needs a string 'model', not {shown(model)}")
         if not isinstance(parameters, dict):
-            raise PresetError(f"preset {name!r} needs an object 'parameters', not {parameters!r}")
+            raise PresetError(f"preset {shown(name)} needs an object 'parameters', not {shown(parameters)}")
         order_at: int | None = None
         order: list[tuple[str, bool]] = []
         if "order" in parameters:
@@ -501,7 +523,7 @@ class Preset:
                 _order_at=order_at,
             )
         except PresetError as exc:
-            raise PresetError(f"preset {name!r}: {exc}") from exc
+            raise PresetError(f"preset {shown(name)}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON content of the preset's `.preset` file, keys where the file had them."""
@@ -546,16 +568,22 @@ class Preset:
             file.write(self.to_json())
 
     def to_json(self) -> bytes:
-        """The bytes `to_file` writes."""
-        value = self.to_dict()
+        """The bytes `to_file` writes.
+
+        Raises:
+            PresetError: a setting holds something JSON cannot represent (NaN, a set, a cycle, ...).
+        """
         try:
+            value = self.to_dict()
             text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate (read from a `\\udXXX` escape) cannot be UTF-8: escape everything instead.
-            return (json.dumps(value, indent=2, ensure_ascii=True) + "\n").encode("ascii")
-        except (TypeError, ValueError) as exc:
-            raise PresetError(f"preset {self.name!r} cannot be written as JSON: {exc}") from exc
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate (read from a `\\udXXX` escape) cannot be UTF-8: escape everything instead.
+                return (json.dumps(value, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
+        except (TypeError, ValueError, RecursionError) as exc:
+            # RecursionError: a setting changed after reading to hold itself, or a very deep value.
+            raise PresetError(f"preset {shown(self.name)} cannot be written as JSON: {exc}") from exc
 
     # --- official presets -------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import attrs
 
 from nai_sdk.errors import PresetError
 from nai_sdk.models import TextModel, get_model
+from nai_sdk.presets._checks import shown
 from nai_sdk.presets._data import read_json
 
 __all__ = ["BanList", "BiasGroup", "GlobalSettings"]
@@ -67,12 +68,12 @@ def _genji_ambiguous_tokens() -> list[list[int]]:
 
 def _check_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-        raise PresetError(f"{attribute.name} must be an integer >= -1, not {value!r}")
+        raise PresetError(f"{attribute.name} must be an integer >= -1, not {shown(value)}")
 
 
 def _check_bool(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
     if not isinstance(value, bool):
-        raise PresetError(f"{attribute.name} must be True or False, not {value!r}")
+        raise PresetError(f"{attribute.name} must be True or False, not {shown(value)}")
 
 
 @attrs.frozen(kw_only=True)
@@ -160,18 +161,18 @@ def entry_of(entry: object, where: str, *, nested: bool = False) -> str | list[i
         if "sequences" in entry:
             sequences = entry["sequences"]
             if not isinstance(sequences, list | tuple) or not sequences:
-                raise PresetError(f"{where}['sequences'] must be a non-empty list, not {sequences!r}")
+                raise PresetError(f"{where}['sequences'] must be a non-empty list, not {shown(sequences)}")
             return entry_of(sequences[0], f"{where}['sequences'][0]", nested=True)
-        raise PresetError(f"{where} has neither 'sequence' nor 'sequences': {entry!r}")
+        raise PresetError(f"{where} has neither 'sequence' nor 'sequences': {shown(entry)}")
     if isinstance(entry, Sequence) and not isinstance(entry, bytes | bytearray):
         tokens = list(entry)
         if not tokens:
             raise PresetError(f"{where} is an empty token list")
         for index, token in enumerate(tokens):
             if not isinstance(token, int) or isinstance(token, bool) or token < 0:
-                raise PresetError(f"{where}[{index}] must be a token id (an integer >= 0), not {token!r}")
+                raise PresetError(f"{where}[{index}] must be a token id (an integer >= 0), not {shown(token)}")
         return tokens
-    raise PresetError(f"{where} must be a string, a token list or a sequence object, not {entry!r}")
+    raise PresetError(f"{where} must be a string, a token list or a sequence object, not {shown(entry)}")
 
 
 def tokenize_entry(model: TextModel, entry: str | list[int]) -> list[int]:
@@ -195,7 +196,7 @@ class BanList:
 
     def __init__(self, *sequences: Entry, enabled: bool = True) -> None:
         if not isinstance(enabled, bool):
-            raise PresetError(f"enabled must be True or False, not {enabled!r}")
+            raise PresetError(f"enabled must be True or False, not {shown(enabled)}")
         self.__attrs_init__([], enabled)
         self.add(*sequences)
 
@@ -221,9 +222,17 @@ class BanList:
 
 
 def _check_bias(value: object) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise PresetError(f"bias must be a finite number, not {value!r}")
+    # float(value) first: math.isfinite raises OverflowError for an int beyond the float range.
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(_as_float(value)):
+        raise PresetError(f"bias must be a finite number, not {shown(value)}")
     return value
+
+
+def _as_float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 @attrs.define(init=False)
@@ -260,7 +269,7 @@ class BiasGroup:
             ("enabled", enabled),
         ):
             if not isinstance(flag, bool):
-                raise PresetError(f"{name} must be True or False, not {flag!r}")
+                raise PresetError(f"{name} must be True or False, not {shown(flag)}")
         self.__attrs_init__(_check_bias(bias), [], ensure_sequence_finish, generate_once, enabled)
         self.add(*sequences)
 
@@ -272,14 +281,14 @@ class BiasGroup:
             PresetError: `bias` is missing or not a number, a flag is not a boolean, or a phrase is malformed.
         """
         if not isinstance(data, Mapping) or "bias" not in data:
-            raise PresetError(f"a bias group needs a 'bias', got {data!r}")
+            raise PresetError(f"a bias group needs a 'bias', got {shown(data)}")
 
         def flag(camel: str, snake: str, default: bool) -> Any:
             return data.get(camel, data.get(snake, default))
 
         phrases = data.get("phrases", [])
         if not isinstance(phrases, list | tuple):
-            raise PresetError(f"a bias group's 'phrases' must be a list, not {phrases!r}")
+            raise PresetError(f"a bias group's 'phrases' must be a list, not {shown(phrases)}")
         return cls(
             data["bias"],
             *phrases,
