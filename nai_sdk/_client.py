@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
@@ -27,12 +28,14 @@ from nai_sdk import _constants as c
 from nai_sdk._config import KEEP, Backoff, ClientOptions, Host, HttpBackend, TimeoutTypes, _Keep, resolve_backend
 from nai_sdk._config import resolve_options as _resolve_options
 from nai_sdk._http import AsyncHTTP, Call, Kind, SyncHTTP, make_async_transport, make_sync_transport
+from nai_sdk._locks import Acquire, Pause
 from nai_sdk.errors import AuthenticationError, ConfigurationError, NovelAIError
 
 if TYPE_CHECKING:
     from nai_client import AuthenticatedClient
 
     from nai_sdk.resources._base import Flow
+    from nai_sdk.resources._keystore import KeystoreJournal
     from nai_sdk.resources.account import Account, AsyncAccount
     from nai_sdk.resources.image import AsyncImages, Images
     from nai_sdk.resources.modules import AsyncModules, Modules
@@ -57,12 +60,20 @@ class _Credentials:
 
     __slots__ = ("access_key", "async_lock", "authorization", "encryption_key", "keystore", "sync_lock")
 
-    def __init__(self, token: str | None, access_key: str | None, encryption_key: bytes | None) -> None:
+    def __init__(
+        self,
+        token: str | None,
+        access_key: str | None,
+        encryption_key: bytes | None,
+        journal: KeystoreJournal | None = None,
+    ) -> None:
+        from nai_sdk.resources._keystore import KeystoreState
+
         self.authorization: str | None = f"Bearer {token}" if token else None
         self.access_key = access_key
         self.encryption_key = encryption_key
-        # The opened keystore, cached so that object methods do not download it each time (see resources.storage).
-        self.keystore: Any = None
+        # The account keystore: cached once per client (and its copies), behind its own lock (resources._keystore).
+        self.keystore = KeystoreState(journal)
         self.sync_lock = threading.Lock()
         self.async_lock: asyncio.Lock | None = None
 
@@ -84,7 +95,11 @@ def _check_proxy(proxy: object, transport: object) -> None:
 
 
 def _credentials(
-    token: str | None, email: str | None, password: str | None, environ: Mapping[str, str]
+    token: str | None,
+    email: str | None,
+    password: str | None,
+    environ: Mapping[str, str],
+    journal: str | os.PathLike[str] | bool | None = None,
 ) -> _Credentials:
     """Arguments win as a group over the environment, so `NovelAI(token=...)` never mixes in `NAI_USERNAME`."""
     if token is None and email is None and password is None:
@@ -102,7 +117,9 @@ def _credentials(
 
         access_key = crypto.access_key(email, password)
         encryption = crypto.encryption_key(email, password)
-    return _Credentials(token, access_key, encryption)
+    from nai_sdk.resources._keystore import KeystoreJournal
+
+    return _Credentials(token, access_key, encryption, KeystoreJournal.resolve(journal, environ))
 
 
 def _login_flow(access_key: str) -> Flow[str]:
@@ -199,6 +216,9 @@ class NovelAI(_BaseClient):
             (`HTTPS_PROXY`...) are not read: pass `proxy=os.environ["HTTPS_PROXY"]` to use one.
         transport: an httpx transport to use instead of the default pool (a mock in tests, a custom setup); the
             caller keeps ownership of it.
+        keystore_journal: the directory where the server's keystore is kept before every keystore write, so that
+            a bad write can be undone (files of mode 0600); default `NAI_KEYSTORE_JOURNAL` (`off` for none), then
+            `$XDG_STATE_HOME/nai-sdk/keystore-journal`. False keeps no journal.
 
     Raises:
         ConfigurationError: contradictory or malformed settings.
@@ -220,6 +240,7 @@ class NovelAI(_BaseClient):
         headers: Mapping[str, str] | None = None,
         proxy: str | httpx.Proxy | None = None,
         transport: httpx.BaseTransport | None = None,
+        keystore_journal: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         environ = os.environ
         self._options = _resolve_options(
@@ -234,7 +255,7 @@ class NovelAI(_BaseClient):
             environ=environ,
         )
         _check_proxy(proxy, transport)
-        self._credentials = _credentials(token, email, password, environ)
+        self._credentials = _credentials(token, email, password, environ, keystore_journal)
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else make_sync_transport(proxy)
         self._http = SyncHTTP(self._options, self._transport)
@@ -387,17 +408,29 @@ class NovelAI(_BaseClient):
 
     def _run(self, flow: Flow[T]) -> T:
         try:
-            call = next(flow)
+            step = next(flow)
             while True:
+                if isinstance(step, Acquire):
+                    step.semaphore.acquire()
+                    step = flow.send(None)
+                    continue
+                if isinstance(step, Pause):
+                    time.sleep(step.seconds)
+                    step = flow.send(None)
+                    continue
                 try:
-                    result = self._send(call)
+                    result = self._send(step)
                 except NovelAIError as exc:
-                    call = flow.throw(exc)
+                    step = flow.throw(exc)
                 else:
-                    call = flow.send(result)
+                    step = flow.send(result)
         except StopIteration as stop:
             value: T = stop.value
             return value
+        finally:
+            # Runs the flow's own `finally` blocks (releasing what it acquired) when something other than an API
+            # error (KeyboardInterrupt, a bug) stopped it half way; a no-op for a flow that finished.
+            flow.close()
 
     def _open_stream(self, call: Call) -> httpx.Response:
         authorization = self._credentials.authorization or self._authorization(None)
@@ -458,6 +491,7 @@ class AsyncNovelAI(_BaseClient):
         proxy: str | httpx.Proxy | None = None,
         http_backend: HttpBackend | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        keystore_journal: str | os.PathLike[str] | bool | None = None,
     ) -> None:
         environ = os.environ
         self._options = _resolve_options(
@@ -472,7 +506,7 @@ class AsyncNovelAI(_BaseClient):
             environ=environ,
         )
         _check_proxy(proxy, transport)
-        self._credentials = _credentials(token, email, password, environ)
+        self._credentials = _credentials(token, email, password, environ, keystore_journal)
         self.http_backend: HttpBackend = resolve_backend(http_backend, environ)
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else make_async_transport(self.http_backend, proxy)
@@ -618,17 +652,28 @@ class AsyncNovelAI(_BaseClient):
 
     async def _run(self, flow: Flow[T]) -> T:
         try:
-            call = next(flow)
+            step = next(flow)
             while True:
+                if isinstance(step, Acquire):
+                    await step.semaphore.acquire_async()
+                    step = flow.send(None)
+                    continue
+                if isinstance(step, Pause):
+                    await asyncio.sleep(step.seconds)
+                    step = flow.send(None)
+                    continue
                 try:
-                    result = await self._send(call)
+                    result = await self._send(step)
                 except NovelAIError as exc:
-                    call = flow.throw(exc)
+                    step = flow.throw(exc)
                 else:
-                    call = flow.send(result)
+                    step = flow.send(result)
         except StopIteration as stop:
             value: T = stop.value
             return value
+        finally:
+            # A cancelled task must not keep what its flow acquired (see NovelAI._run).
+            flow.close()
 
     async def _open_stream(self, call: Call) -> httpx.Response:
         authorization = self._credentials.authorization or await self._authorization(None)

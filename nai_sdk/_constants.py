@@ -24,11 +24,13 @@ __all__ = [
     "DEFAULT_SSE_MAX_LINE",
     "DEFAULT_TEXT_URL",
     "DEFAULT_TIMEOUT",
+    "ENCRYPTED_OBJECT_TYPES",
     "ENV_ALLOW_INSECURE_HTTP",
     "ENV_API_URL",
     "ENV_BASE_URL",
     "ENV_HTTP_BACKEND",
     "ENV_IMAGE_URL",
+    "ENV_KEYSTORE_JOURNAL",
     "ENV_MAX_RETRIES",
     "ENV_PASSWORD",
     "ENV_SSE_MAX_EVENT",
@@ -37,6 +39,10 @@ __all__ = [
     "ENV_TIMEOUT",
     "ENV_TOKEN",
     "ENV_USERNAME",
+    "KEYSTORE_JOURNAL_DIR",
+    "KEYSTORE_RETRY_WAIT",
+    "KEYSTORE_RETRY_WAIT_MAX",
+    "KEYSTORE_SAVE_ATTEMPTS",
     "MAX_DOCUMENT_DEPTH",
     "MAX_JSON_DEPTH",
     "MAX_PRESET_DEPTH",
@@ -84,6 +90,20 @@ ENV_TIMEOUT: Final = "NAI_TIMEOUT"
 ENV_MAX_RETRIES: Final = "NAI_MAX_RETRIES"
 #: `aiohttp` (default) or `httpx`: the transport of AsyncNovelAI.
 ENV_HTTP_BACKEND: Final = "NAI_HTTP_BACKEND"
+#: Where the keystore journal is kept (see KEYSTORE_JOURNAL_DIR); `off` keeps none.
+ENV_KEYSTORE_JOURNAL: Final = "NAI_KEYSTORE_JOURNAL"
+
+#: The keystore journal: before every keystore write, the server's previous keystore answer is saved here (mode
+#: 0600), so that a bad write can be undone. Under $XDG_STATE_HOME (or ~/.local/state) when it is relative.
+KEYSTORE_JOURNAL_DIR: Final = "nai-sdk/keystore-journal"
+#: Read-merge-write rounds of one keystore save before a 409 (another device kept writing) is given up.
+KEYSTORE_SAVE_ATTEMPTS: Final = 8
+#: Seconds: the first wait between those rounds (then doubling, jittered, up to KEYSTORE_RETRY_WAIT_MAX).
+KEYSTORE_RETRY_WAIT: Final = 0.05
+KEYSTORE_RETRY_WAIT_MAX: Final = 1.0
+#: The encrypted object types: a keystore answer that is missing or broken is taken for a new account only when
+#: the listings of all three are empty.
+ENCRYPTED_OBJECT_TYPES: Final = ("stories", "storycontent", "aimodules")
 
 # --- budgets of the storage decoders (docs/limits.md) -------------------------------------------------------------
 

@@ -16,7 +16,8 @@
     │       ├── RateLimitError            429
     │       └── InternalServerError       5xx
     ├── CryptoError (also ValueError)     key derivation, encryption, decryption
-    │   └── DecryptionError               wrong key or tampered data
+    │   ├── DecryptionError               wrong key or tampered data
+    │   └── KeystoreConflictError         one meta, two different keys: nothing is written
     ├── FormatError (also ValueError)     bytes or JSON that are not what the format says
     │   ├── KeystoreFormatError
     │   ├── ObjectFormatError
@@ -51,6 +52,7 @@ __all__ = [
     "DocumentError",
     "FormatError",
     "InternalServerError",
+    "KeystoreConflictError",
     "KeystoreFormatError",
     "NotFoundError",
     "NovelAIError",
@@ -198,6 +200,17 @@ class CryptoError(NovelAIError, ValueError):
 
 class DecryptionError(CryptoError):
     """The data did not decrypt: the key is wrong or the data was tampered with."""
+
+
+class KeystoreConflictError(CryptoError):
+    """Two keystores give one meta different keys (two devices registered the same meta, or a keystore was altered).
+
+    Keeping either key would make the objects under the other unreadable, so nothing is written. `meta` names it.
+    """
+
+    def __init__(self, message: str, meta: str = "") -> None:
+        super().__init__(message)
+        self.meta = meta
 
 
 class FormatError(NovelAIError, ValueError):

@@ -3,6 +3,11 @@
 Read it with `Keystore.decrypt(response["keystore"], encryption_key(email, password))`, look keys up like a dict,
 register new objects with `new_meta()`, and send `encrypt(...)` back with `PUT /user/keystore` when it changed.
 
+Keys are only ever added, never replaced or removed: a key that any device ever wrote may still lock a story. Two
+copies of one account's keystore (this device's and the server's, after another device wrote) are reconciled with
+`merge`, which keeps the union and refuses (`KeystoreConflictError`) a meta that the two copies key differently.
+A `Keystore` may be shared by threads: adding keys and encrypting are atomic with respect to each other.
+
 Two deliberate differences from novelai-api: a changed keystore is always encrypted under a fresh nonce (never the
 one it was read with), and an empty keystore is written in a form that reads back.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -29,7 +35,7 @@ from nai_sdk.crypto import (
     secretbox_decrypt,
     secretbox_encrypt,
 )
-from nai_sdk.errors import CryptoError, KeystoreFormatError
+from nai_sdk.errors import CryptoError, KeystoreConflictError, KeystoreFormatError
 
 __all__ = ["DEFAULT_VERSION", "MAX_META_LENGTH", "Keystore", "MissingKeyError"]
 
@@ -77,7 +83,7 @@ class Keystore(Mapping[str, bytes]):
         compressed: whether the encrypted keys were compressed when read; they are written back the same way.
     """
 
-    __slots__ = ("_extra", "_fingerprint", "_keys", "_original", "compressed", "version")
+    __slots__ = ("_extra", "_fingerprint", "_keys", "_mutex", "_original", "compressed", "version")
 
     def __init__(self, keys: Mapping[str, bytes] | None = None, *, version: int = DEFAULT_VERSION) -> None:
         """Create a keystore in memory (to read one from NovelAI, use `Keystore.decrypt`).
@@ -92,6 +98,9 @@ class Keystore(Mapping[str, bytes]):
         """
         self._keys: dict[str, bytes] = {}
         self._extra: dict[str, Any] = {}
+        # Guards _keys, _original and _fingerprint: a thread adding a key while another encrypts must neither
+        # break the iteration nor have its key counted as saved.
+        self._mutex = threading.Lock()
         self._original: str | None = None
         self._fingerprint: bytes | None = None
         self.version = version
@@ -183,15 +192,31 @@ class Keystore(Mapping[str, bytes]):
         Raises:
             CryptoError: `key` is not 32 bytes.
         """
+        return self.seal(key)[0]
+
+    def seal(self, key: bytes) -> tuple[str, int]:
+        """`encrypt`, and how many keys the text holds: pass both to `mark_saved` once the server took the text.
+
+        Args:
+            key: the account encryption key.
+
+        Returns:
+            The base64 text for `PUT /user/keystore`, and the number of keys in it.
+
+        Raises:
+            CryptoError: `key` is not 32 bytes.
+        """
         if not isinstance(key, bytes) or len(key) != KEY_SIZE:
             raise CryptoError(f"the encryption key must be {KEY_SIZE} bytes")
-        if (
-            self._original is not None
-            and self._fingerprint is not None
-            and hmac.compare_digest(self._fingerprint, _key_fingerprint(key))
-        ):
-            return self._original
-        content = {"keys": {meta: list(value) for meta, value in self._keys.items()}, **self._extra}
+        with self._mutex:
+            if (
+                self._original is not None
+                and self._fingerprint is not None
+                and hmac.compare_digest(self._fingerprint, _key_fingerprint(key))
+            ):
+                return self._original, len(self._keys)
+            keys = {meta: list(value) for meta, value in self._keys.items()}
+        content = {"keys": keys, **self._extra}
         plaintext = dumps_compact(content, KeystoreFormatError)
         if self.compressed:
             plaintext = compress(plaintext)
@@ -199,7 +224,64 @@ class Keystore(Mapping[str, bytes]):
         sdata = COMPRESSION_MARKER + box if self.compressed else box
         # Key order version, nonce, sdata: what NovelAI's clients write.
         inner = {"version": self.version, "nonce": list(nonce), "sdata": list(sdata)}
-        return b64encode(dumps_compact(inner, KeystoreFormatError))
+        return b64encode(dumps_compact(inner, KeystoreFormatError)), len(keys)
+
+    def mark_saved(self, text: str, key: bytes, count: int) -> None:
+        """Record that the server now holds `text`, which holds the first `count` keys of this keystore.
+
+        `changed` becomes false, and `encrypt` gives `text` back, unless keys were added since `text` was made
+        (they are still to be written).
+
+        Args:
+            text: what the server holds (a `seal` result that was written, or the server's own text when it holds
+                every key this keystore has).
+            key: the account encryption key `text` is encrypted with.
+            count: how many keys `text` holds.
+        """
+        with self._mutex:
+            if count == len(self._keys):
+                self._original = text
+                self._fingerprint = _key_fingerprint(key)
+
+    def merge(self, other: Keystore) -> int:
+        """Add every key of `other` that this keystore lacks; `other` is taken as the server's copy.
+
+        The version and the compression flag become those of `other`, and fields of `other` that this keystore
+        does not have are kept, so that a write-back loses nothing the server holds.
+
+        Args:
+            other: another copy of the account keystore (normally just read from the server).
+
+        Returns:
+            How many keys were added.
+
+        Raises:
+            KeystoreConflictError: a meta has different keys in the two copies. Nothing is changed.
+        """
+        if other is self:
+            return 0
+        incoming = dict(other._keys)
+        with self._mutex:
+            for meta, key in incoming.items():
+                mine = self._keys.get(meta)
+                if mine is not None and not hmac.compare_digest(mine, key):
+                    raise KeystoreConflictError(
+                        f"meta {meta!r} has a different key in the two keystores; keeping either would make the "
+                        "objects under the other unreadable, so nothing was changed",
+                        meta,
+                    )
+            added = 0
+            for meta, key in incoming.items():
+                if meta not in self._keys:
+                    self._keys[meta] = key
+                    added += 1
+            if added:
+                self._original = None
+            self.version = other.version
+            self.compressed = other.compressed
+            for name, value in other._extra.items():
+                self._extra.setdefault(name, value)
+        return added
 
     def add(self, meta: str, key: bytes) -> None:
         """Register the key of an object's meta.
@@ -209,21 +291,23 @@ class Keystore(Mapping[str, bytes]):
             key: the object's 32-byte key.
 
         Raises:
-            CryptoError: `key` is not 32 bytes, or `meta` already has a different key (replacing it would make
-                every object under that meta unreadable).
+            CryptoError: `key` is not 32 bytes.
+            KeystoreConflictError: `meta` already has a different key (replacing it would make every object under
+                that meta unreadable).
             KeystoreFormatError: `meta` is not a non-empty str of at most 128 characters.
         """
         if not isinstance(meta, str) or not 0 < len(meta) <= MAX_META_LENGTH:
             raise KeystoreFormatError(f"a meta must be a non-empty str of at most {MAX_META_LENGTH} characters")
         if not isinstance(key, bytes) or len(key) != KEY_SIZE:
             raise CryptoError(f"an object key must be {KEY_SIZE} bytes")
-        existing = self._keys.get(meta)
-        if existing is not None:
-            if hmac.compare_digest(existing, key):
-                return
-            raise CryptoError(f"meta {meta!r} already has a different key")
-        self._keys[meta] = key
-        self._original = None
+        with self._mutex:
+            existing = self._keys.get(meta)
+            if existing is not None:
+                if hmac.compare_digest(existing, key):
+                    return
+                raise KeystoreConflictError(f"meta {meta!r} already has a different key", meta)
+            self._keys[meta] = key
+            self._original = None
 
     def new_meta(self) -> str:
         """Register a fresh meta (UUIDv4 text) with a fresh random 32-byte key.
@@ -231,11 +315,13 @@ class Keystore(Mapping[str, bytes]):
         Returns:
             The new meta. The keystore changed: send `encrypt(...)` back before uploading objects under it.
         """
-        meta = str(uuid.uuid4())
-        while meta in self._keys:  # pragma: no cover - a UUIDv4 collision
+        while True:
             meta = str(uuid.uuid4())
-        self.add(meta, nacl.utils.random(KEY_SIZE))
-        return meta
+            try:
+                self.add(meta, nacl.utils.random(KEY_SIZE))
+            except KeystoreConflictError:  # pragma: no cover - a UUIDv4 collision
+                continue
+            return meta
 
     @property
     def changed(self) -> bool:
@@ -252,7 +338,9 @@ class Keystore(Mapping[str, bytes]):
         return meta in self._keys
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
+        # A snapshot: another thread may add a key while the caller iterates.
+        with self._mutex:
+            return iter(list(self._keys))
 
     def __len__(self) -> int:
         return len(self._keys)

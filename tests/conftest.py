@@ -31,6 +31,14 @@ def fake() -> Iterator[FakeNovelAI]:
         yield server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _keystore_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Clients keep their keystore journal in a temporary folder, never in the user's home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NAI_KEYSTORE_JOURNAL", str(tmp_path_factory.mktemp("keystore-journal")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield

@@ -25,6 +25,7 @@ from nai_sdk.errors import (
     UploadRefusedError,
 )
 from nai_sdk.images import Character, V3Params, V4Params, V45Params
+from nai_sdk.keystore import MissingKeyError
 from nai_sdk.testing import FakeNovelAI
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -149,11 +150,13 @@ async def test_undecryptable_object_is_never_uploaded(nai: Any, make_client: Any
     keystore = await maybe(nai.storage.keystore())
     obj = UserObject.new("stories", {"title": "x"}, keystore)
     stored = await maybe(nai.storage.create(obj))
-    # A client whose keystore lacks the object's key cannot read it, and must not write it back.
+    # An object whose meta no keystore holds (its key was lost) cannot be read, even after the client re-read the
+    # keystore to look for it, and must not be written back.
+    creds.account.objects["stories"][stored.id]["meta"] = "meta-whose-key-was-lost"
     other = make_client(email=creds.email, password=creds.password)
-    (await maybe(other.storage.keystore()))._keys.pop(stored.meta)
     broken = await maybe(other.storage.get("stories", stored.id))
     assert not broken.ok
+    assert isinstance(broken.error, MissingKeyError)
     with pytest.raises(UploadRefusedError):
         await maybe(other.storage.edit(broken))
 

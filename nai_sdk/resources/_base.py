@@ -12,16 +12,17 @@ from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 from nai_sdk._http import Call, Kind
+from nai_sdk._locks import Acquire, Pause
 
 if TYPE_CHECKING:
     from nai_sdk._client import AsyncNovelAI, NovelAI
 
-__all__ = ["AsyncResource", "AsyncRunner", "Body", "Call", "Flow", "Kind", "Resource", "SyncRunner"]
+__all__ = ["Acquire", "AsyncResource", "AsyncRunner", "Body", "Call", "Flow", "Kind", "Pause", "Resource", "SyncRunner"]
 
 T = TypeVar("T")
 
-#: A resource method's logic: yields calls, receives their results, returns the method's value.
-Flow: TypeAlias = Generator[Call, Any, T]
+#: A resource method's logic: yields calls (or `Acquire`, `Pause`), receives their results, returns the method's value.
+Flow: TypeAlias = Generator[Call | Acquire | Pause, Any, T]
 
 
 class Body:

@@ -71,33 +71,30 @@ def _post(path: str, body: Mapping[str, Any], *, auth: bool = True) -> Flow[None
 
 def _change_access_key_flow(credentials: _Credentials, email: str, password: str) -> Flow[None]:
     from nai_sdk import crypto
-    from nai_sdk.keystore import Keystore
+    from nai_sdk.resources._keystore import reencrypt_flow
 
     if credentials.access_key is None or credentials.encryption_key is None:
         raise ConfigurationError("changing the access key needs the current e-mail and password")
+    current_key = credentials.access_key
     new_key = crypto.access_key(email, password)
     new_encryption = crypto.encryption_key(email, password)
-    # The keystore is encrypted under a key derived from the password: read it with the old key first, so that it
-    # can be written back under the new one. A keystore that does not open is not rewritten.
-    answer = yield Call(op("GET", "/user/keystore"), result="json")
-    field = answer.get("keystore") if isinstance(answer, dict) else None
-    keystore = Keystore.decrypt(field, credentials.encryption_key) if field else None
-    login = yield Call(
-        op("POST", "/user/change-access-key"),
-        {"body": Body({"currentAccessKey": credentials.access_key, "newAccessKey": new_key, "newEmail": email})},
-        kind=Kind.UNSAFE,
-        result="json",
-    )
-    token = login.get("accessToken") if isinstance(login, dict) else None
-    credentials.access_key = new_key
-    credentials.encryption_key = new_encryption
-    if isinstance(token, str):
-        credentials.authorization = "Bearer " + token
-    if keystore is not None:
-        credentials.keystore = keystore
-        yield Call(
-            op("PUT", "/user/keystore"), {"body": Body({"keystore": keystore.encrypt(new_encryption)})}, result="none"
+
+    def change() -> Flow[None]:
+        login = yield Call(
+            op("POST", "/user/change-access-key"),
+            {"body": Body({"currentAccessKey": current_key, "newAccessKey": new_key, "newEmail": email})},
+            kind=Kind.UNSAFE,
+            result="json",
         )
+        token = login.get("accessToken") if isinstance(login, dict) else None
+        credentials.access_key = new_key
+        credentials.encryption_key = new_encryption
+        if isinstance(token, str):
+            credentials.authorization = "Bearer " + token
+
+    # The keystore is encrypted under a key derived from the password: it is read (strictly) with the old key
+    # before the change and written back under the new one after it, all under the keystore lock.
+    yield from reencrypt_flow(credentials.keystore, credentials.encryption_key, new_encryption, change())
 
 
 def _recover_flow(recovery_token: str, email: str, password: str, delete_content: bool) -> Flow[str]:

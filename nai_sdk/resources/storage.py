@@ -3,13 +3,22 @@
 The keystore is opened with the encryption key derived from the e-mail and password (kept in memory only) and
 cached by the client; objects of encrypted types are read and written through it with `nai_sdk.content`.
 
-Writes are safe by construction:
+Writes are safe by construction, with any number of devices, threads and tasks on one account:
 
 * an object or keystore that failed to decrypt is never uploaded (`UploadRefusedError`);
 * an edit carries the `changeIndex` it was read with, so a stale edit gets 409 from NovelAI: that becomes a
   `ConflictError` whose `.local` is your object and `.remote` the server's current one, fetched for you. It is
   never retried, so it never overwrites someone else's change;
-* a keystore that gained keys (a new story) is saved before the objects that need them.
+* a keystore that gained keys (a new story) is saved before the objects that need them, read-merge-write under
+  the client's keystore lock: the keys other devices wrote meanwhile are kept (see `nai_sdk.resources._keystore`);
+* a keystore or listing answer that is broken is refused, never taken for an empty account;
+* objects whose key is missing from the cached keystore make it re-read once (another device added the key).
+
+`create_story` uploads the content first and the story second, both under one new key that is saved before
+either. An upload whose answer is lost (a cut connection, a 5xx) is looked up by its meta, which is new and used by
+this story alone: if the server made the object, the story goes on with it. If the story's upload provably failed,
+the content is deleted again (the error's notes say whether that worked), so no half story is left behind; if it is
+unknown whether the story was made, the content is kept and a note says so.
 """
 
 from __future__ import annotations
@@ -19,8 +28,16 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from nai_sdk.errors import ConfigurationError, ConflictError, NovelAIError
-from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
+from nai_sdk.errors import (
+    APIConnectionError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    NovelAIError,
+)
+from nai_sdk.keystore import MissingKeyError
+from nai_sdk.resources._base import Acquire, AsyncResource, Body, Call, Flow, Kind, Resource
+from nai_sdk.resources._keystore import keystore_flow, objects_page, save_keystore_flow, save_locked
 from nai_sdk.resources._ops import op
 
 if TYPE_CHECKING:
@@ -79,30 +96,34 @@ def _encryption_key(credentials: _Credentials) -> bytes:
 
 
 def _keystore_flow(credentials: _Credentials, refresh: bool = False) -> Flow[Keystore]:
-    from nai_sdk.keystore import Keystore
-
-    cached: Keystore | None = credentials.keystore
-    if cached is not None and not refresh:
-        return cached
-    key = _encryption_key(credentials)
-    answer = yield Call(op("GET", "/user/keystore"), result="json")
-    field = answer.get("keystore") if isinstance(answer, dict) else None
-    # Decrypt before caching: a keystore that does not open is never cached, so it can never be written back.
-    keystore = Keystore.decrypt(field or None, key)
-    credentials.keystore = keystore
-    return keystore
+    return (yield from keystore_flow(credentials.keystore, _encryption_key(credentials), refresh))
 
 
-def _save_keystore_flow(credentials: _Credentials, keystore: Keystore) -> Flow[None]:
-    key = _encryption_key(credentials)
-    yield Call(op("PUT", "/user/keystore"), {"body": Body({"keystore": keystore.encrypt(key)})}, result="none")
-    credentials.keystore = keystore
+def _save_keystore_flow(credentials: _Credentials, keystore: Keystore | None) -> Flow[None]:
+    return (yield from save_keystore_flow(credentials.keystore, _encryption_key(credentials), keystore))
 
 
 def _keystore_for(credentials: _Credentials, object_type: str) -> Flow[Keystore | None]:
     if object_type not in _ENCRYPTED:
         return None
     return (yield from _keystore_flow(credentials))
+
+
+def _missing_key(obj: UserObject) -> bool:
+    return isinstance(obj.error, MissingKeyError) and obj.raw is not None
+
+
+def _retry_missing_keys(
+    credentials: _Credentials, keystore: Keystore | None, objects: list[UserObject]
+) -> Flow[list[UserObject]]:
+    """Objects whose meta the cached keystore lacks were likely made by another device since it was read: re-read
+    the keystore once (merging its new keys into the cache) and decrypt those objects again."""
+    from nai_sdk.content import decrypt_object
+
+    if keystore is None or not any(_missing_key(obj) for obj in objects):
+        return objects
+    keystore = yield from _keystore_flow(credentials, refresh=True)
+    return [decrypt_object(obj.raw, keystore) if _missing_key(obj) and obj.raw is not None else obj for obj in objects]
 
 
 def _list_flow(
@@ -118,14 +139,13 @@ def _list_flow(
             {"type_": object_type, "offset": len(raws), "limit": page_size, "order": "asc"},
             result="json",
         )
-        page = answer.get("objects") if isinstance(answer, dict) else None
-        page = page if isinstance(page, list) else []
+        page = objects_page(answer, object_type)
         raws.extend(page)
         if progress is not None:
             progress(object_type, len(raws), None)
         if len(page) < page_size:
             break
-    return decrypt_objects(raws, keystore)
+    return (yield from _retry_missing_keys(credentials, keystore, decrypt_objects(raws, keystore)))
 
 
 def _get_flow(credentials: _Credentials, object_type: str, object_id: str) -> Flow[UserObject]:
@@ -133,7 +153,8 @@ def _get_flow(credentials: _Credentials, object_type: str, object_id: str) -> Fl
 
     keystore = yield from _keystore_for(credentials, object_type)
     raw = yield Call(op("GET", "/user/objects/{type}/{id}"), {"type_": object_type, "id": object_id}, result="json")
-    return decrypt_object(raw, keystore)
+    (obj,) = yield from _retry_missing_keys(credentials, keystore, [decrypt_object(raw, keystore)])
+    return obj
 
 
 def _stories_flow(credentials: _Credentials, progress: Progress | None, page_size: int) -> Flow[list[Story]]:
@@ -163,8 +184,9 @@ def _prepare_upload(credentials: _Credentials, obj: UserObject) -> Flow[tuple[Ke
     # encrypt_object refuses an object that failed to decrypt (UploadRefusedError) before anything is sent.
     wire = encrypt_object(obj, keystore)
     if keystore is not None and keystore.changed:
-        # The object's key is new: without the keystore saved first, the object could not be read back.
-        yield from _save_keystore_flow(credentials, keystore)
+        # A key is new (maybe the object's): without the keystore saved first, the object could not be read back.
+        # A keystore with no new key is never written, so an ordinary edit sends nothing but the object.
+        yield from _save_keystore_flow(credentials, None)
     return keystore, wire
 
 
@@ -216,23 +238,104 @@ def _delete_flow(object_type: str, object_id: str) -> Flow[None]:
     yield Call(op("DELETE", "/user/objects/{type}/{id}"), {"type_": object_type, "id": object_id}, result="none")
 
 
+def _new_key_flow(credentials: _Credentials) -> Flow[tuple[Keystore, str]]:
+    """A new meta and key, saved (read-merge-write) before it is returned; the lock covers both steps."""
+    key = _encryption_key(credentials)
+    state = credentials.keystore
+    keystore = yield from keystore_flow(state, key)
+    yield Acquire(state.semaphore)
+    try:
+        meta = keystore.new_meta()
+        yield from save_locked(state, key)
+    finally:
+        state.semaphore.release()
+    return keystore, meta
+
+
+def _find_by_meta(object_type: str, meta: str) -> Flow[dict[str, Any] | None]:
+    """The envelope of the object of this type under `meta` (a meta that is only ever used once), if any."""
+    offset = 0
+    while True:
+        answer = yield Call(
+            op("GET", "/user/objects/{type}"),
+            {"type_": object_type, "offset": offset, "limit": OBJECT_PAGE_SIZE, "order": "desc"},
+            result="json",
+        )
+        page = objects_page(answer, object_type)
+        for raw in page:
+            if isinstance(raw, dict) and raw.get("meta") == meta:
+                return raw
+        if len(page) < OBJECT_PAGE_SIZE:
+            return None
+        offset += len(page)
+
+
+class _Unchecked(Exception):
+    """An upload failed and whether the server made the object anyway could not be checked."""
+
+    def __init__(self, error: NovelAIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _create_or_find(credentials: _Credentials, obj: UserObject, keystore: Keystore) -> Flow[UserObject]:
+    """Create `obj`; when the answer is lost (a cut connection, a 5xx), find out whether it was created after all.
+
+    Raises:
+        NovelAIError: the upload failed and the object is not on the server.
+        _Unchecked: the upload failed and the lookup failed too (the error carries a note).
+    """
+    from nai_sdk.content import decrypt_object
+
+    try:
+        return (yield from _create_flow(credentials, obj))
+    except (APIConnectionError, InternalServerError) as exc:
+        try:
+            found = yield from _find_by_meta(obj.type, obj.meta)
+        except NovelAIError as check:
+            exc.add_note(f"whether the {obj.type} object was created could not be checked ({type(check).__name__})")
+            raise _Unchecked(exc) from None
+        if found is None:
+            raise
+        return decrypt_object(found, keystore)
+
+
 def _new_story_flow(credentials: _Credentials, title: str, text: str) -> Flow[Story]:
     """A minimal story: content first (its id goes into the story's `remoteStoryId`), under one new meta."""
     from nai_sdk.content import UserObject
 
-    keystore = yield from _keystore_flow(credentials)
-    meta = keystore.new_meta()
+    keystore, meta = yield from _new_key_flow(credentials)
     content = UserObject.new(
         "storycontent", {"storyContentVersion": 6, "story": {"fragments": [{"data": text}]}}, keystore, meta=meta
     )
-    content = yield from _create_flow(credentials, content)
+    try:
+        content = yield from _create_or_find(credentials, content, keystore)
+    except _Unchecked as unchecked:
+        raise unchecked.error from None
     story = UserObject.new(
         "stories",
         {"storyMetadataVersion": 1, "id": content.id, "remoteStoryId": content.id, "title": title},
         keystore,
         meta=meta,
     )
-    story = yield from _create_flow(credentials, story)
+    try:
+        story = yield from _create_or_find(credentials, story, keystore)
+    except _Unchecked as unchecked:
+        # The story may exist: deleting its content could destroy it. Leave both, and say so.
+        unchecked.error.add_note(f"the story's content object {content.id} was kept, in case the story was created")
+        raise unchecked.error from None
+    except NovelAIError as exc:
+        # The story provably does not exist: a content object without its story is invisible in the web app.
+        try:
+            yield from _delete_flow("storycontent", content.id)
+        except NovelAIError as cleanup:
+            exc.add_note(
+                f"the story's content object {content.id} was created but could not be deleted again "
+                f"({type(cleanup).__name__}); delete it with storage.delete('storycontent', {content.id!r})"
+            )
+        else:
+            exc.add_note(f"the story's content object {content.id} was created, then deleted again")
+        raise
     return Story(story=story, content=content)
 
 
@@ -248,8 +351,20 @@ class Storage(Resource):
         """
         return self._client._run(_keystore_flow(self._client._credentials, refresh))
 
-    def save_keystore(self, keystore: Keystore) -> None:
-        """Uploads the keystore (only a keystore that was opened, or created, can be saved)."""
+    def save_keystore(self, keystore: Keystore | None = None) -> None:
+        """Saves the keystore's new keys, read-merge-write: keys other devices wrote meanwhile are kept.
+
+        Nothing is sent when no key is new.
+
+        Args:
+            keystore: another copy whose keys should join the client's keystore first (by default, the client's
+                own: the one `keystore()` returns).
+
+        Raises:
+            KeystoreConflictError: a meta has a different key on the server (or in `keystore`); nothing is written.
+            ConflictError: other devices kept writing through every retry.
+            KeystoreFormatError: the server's keystore answer is broken and the account holds encrypted objects.
+        """
         self._client._run(_save_keystore_flow(self._client._credentials, keystore))
 
     def objects(
@@ -312,8 +427,8 @@ class AsyncStorage(AsyncResource):
         """The account keystore (see `Storage.keystore`)."""
         return await self._client._run(_keystore_flow(self._client._credentials, refresh))
 
-    async def save_keystore(self, keystore: Keystore) -> None:
-        """Uploads the keystore."""
+    async def save_keystore(self, keystore: Keystore | None = None) -> None:
+        """Saves the keystore's new keys, read-merge-write (see `Storage.save_keystore`)."""
         await self._client._run(_save_keystore_flow(self._client._credentials, keystore))
 
     async def objects(

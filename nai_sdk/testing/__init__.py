@@ -12,7 +12,7 @@ Run it standalone with ``python -m nai_sdk.testing --port 8080 --state state.jso
 """
 
 from ._app import ApiError, FakeConfig, build_app
-from ._faults import FAULT_HEADER, Fault, parse_fault
+from ._faults import FAULT_HEADER, Fault, LoggedRequest, RequestLog, parse_fault
 from ._server import FakeNovelAI
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState
 from ._textgen import TEXT_MODELS, TextModel
@@ -28,6 +28,8 @@ __all__ = [
     "FakeNovelAI",
     "FakeState",
     "Fault",
+    "LoggedRequest",
+    "RequestLog",
     "TextModel",
     "build_app",
     "parse_fault",

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ._faults import FaultInjector, FaultMiddleware
+from ._faults import FaultInjector, FaultMiddleware, RequestLog
 from ._media import mp3_silence, png_image, png_metadata, zip_of
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState, new_id, now_ms, now_s
 from ._textgen import TEXT_MODELS, TextModel, decode_tokens, generate
@@ -436,7 +436,8 @@ class _Handlers:
 
     async def get_keystore(self, request: Request) -> Response:
         account = self._account(request)
-        return JSONResponse({"keystore": account.keystore})
+        # changeIndex: the one to send back with PUT (spec/overlays/30-error-answers.yaml).
+        return JSONResponse({"keystore": account.keystore, "changeIndex": account.keystore_change_index})
 
     async def put_keystore(self, request: Request) -> Response:
         account = self._account(request)
@@ -992,7 +993,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error(exc.status_code, str(exc.detail))
 
 
-def build_app(state: FakeState, config: FakeConfig, injector: FaultInjector, latency: float = 0.0) -> ASGIApp:
+def build_app(
+    state: FakeState,
+    config: FakeConfig,
+    injector: FaultInjector,
+    latency: float = 0.0,
+    log: RequestLog | None = None,
+) -> ASGIApp:
     """Build the fake's ASGI application.
 
     Args:
@@ -1000,6 +1007,7 @@ def build_app(state: FakeState, config: FakeConfig, injector: FaultInjector, lat
         config: Server-wide behaviour.
         injector: Queue of server-side faults.
         latency: Seconds added before every request.
+        log: Where to record every request (method, host, path, status), if anywhere.
 
     Returns:
         An ASGI application: the routes wrapped in the fault-injection middleware.
@@ -1009,4 +1017,4 @@ def build_app(state: FakeState, config: FakeConfig, injector: FaultInjector, lat
         routes=_routes(handlers),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
-    return FaultMiddleware(app, injector, latency)
+    return FaultMiddleware(app, injector, latency, log)

@@ -10,7 +10,13 @@ Header syntax: ``X-Fake-Fault: status=429;retry-after=1`` — ``;``-separated ``
 ``drop-after-bytes=N``  send the status line, the headers and N bytes of the body, then close the connection
 ``drop-mid-stream=N``   send N body chunks (N events of an SSE stream), then close the connection
 ``slow-stream=S``    wait S seconds before each body chunk (each SSE event)
+``cut=before``       close the connection without handling the request (it never reached the route)
+``cut=after``        handle the request, then close the connection before the answer's body (the change was
+                     made, but the client never learns it)
 ===================  =====================================================================================
+
+Queued faults (:meth:`FakeNovelAI.inject`) can also answer a given JSON body (``body=``), for answers that no
+route would give: a broken keystore, a listing that is not a list.
 
 A malformed header is answered with 400, so a typo never silently disables a test's fault.
 """
@@ -23,12 +29,22 @@ import fnmatch
 import json
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["FAULT_HEADER", "Fault", "FaultInjector", "FaultMiddleware", "install_log_filter", "parse_fault"]
+__all__ = [
+    "FAULT_HEADER",
+    "Fault",
+    "FaultInjector",
+    "FaultMiddleware",
+    "LoggedRequest",
+    "RequestLog",
+    "install_log_filter",
+    "parse_fault",
+]
 
 FAULT_HEADER = "x-fake-fault"
 
@@ -64,6 +80,9 @@ class Fault:
         drop_after_bytes: Close the connection after this many body bytes.
         drop_mid_stream: Close the connection after this many body chunks (SSE events).
         slow_stream: Seconds to wait before each body chunk.
+        cut: "before": close the connection without handling the request; "after": handle it, then close the
+            connection before the answer's body.
+        body: Answer this JSON text (with ``status``, default 200) instead of calling the route.
     """
 
     status: int | None = None
@@ -73,6 +92,12 @@ class Fault:
     drop_after_bytes: int | None = None
     drop_mid_stream: int | None = None
     slow_stream: float = 0.0
+    cut: Literal["before", "after"] | None = None
+    body: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cut not in (None, "before", "after"):
+            raise ValueError("cut must be 'before' or 'after'")
 
 
 _HEADER_KEYS = {
@@ -83,6 +108,7 @@ _HEADER_KEYS = {
     "drop-after-bytes": ("drop_after_bytes", int),
     "drop-mid-stream": ("drop_mid_stream", int),
     "slow-stream": ("slow_stream", float),
+    "cut": ("cut", str),
 }
 
 
@@ -152,6 +178,57 @@ class FaultInjector:
         return None
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request the fake answered (or cut).
+
+    Attributes:
+        method: The HTTP method.
+        host: The ``Host`` header as the client sent it.
+        path: The path, without the query.
+        status: The status answered, or None when the connection was cut before an answer.
+    """
+
+    method: str
+    host: str
+    path: str
+    status: int | None
+
+
+class RequestLog:
+    """The requests a fake server saw, oldest first (the newest 100,000), for tests to read."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._items: deque[LoggedRequest] = deque(maxlen=size)
+
+    def add(self, item: LoggedRequest) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def all(self) -> list[LoggedRequest]:
+        """Every logged request."""
+        with self._lock:
+            return list(self._items)
+
+    def matching(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
+        """The logged requests with this method and a path matching this ``fnmatch`` pattern."""
+        return [
+            item
+            for item in self.all()
+            if (method is None or item.method == method.upper())
+            and (path is None or fnmatch.fnmatchcase(item.path, path))
+        ]
+
+    def clear(self) -> None:
+        """Forget every logged request."""
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class _Drop(Exception):
     """Raised inside ``send`` to stop the route once the fault has cut the response."""
 
@@ -163,15 +240,37 @@ def _error_body(status: int, message: str) -> bytes:
 class FaultMiddleware:
     """ASGI middleware applying a server-wide latency and the faults of :class:`FaultInjector` or the header."""
 
-    def __init__(self, app: ASGIApp, injector: FaultInjector, latency: float = 0.0) -> None:
+    def __init__(
+        self, app: ASGIApp, injector: FaultInjector, latency: float = 0.0, log: RequestLog | None = None
+    ) -> None:
         self.app = app
         self.injector = injector
         self.latency = latency
+        self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.log is None:
+            await self._handle(scope, receive, send)
+            return
+        status: list[int] = []
+
+        async def logging_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, logging_send)
+        finally:
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+            # A cut answer logs no status: the client never got one.
+            answered = status[0] if status and not _dropping.get() else None
+            self.log.add(LoggedRequest(scope["method"], host, scope["path"], answered))
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.latency:
             await asyncio.sleep(self.latency)
         header = next((v.decode("latin-1") for k, v in scope["headers"] if k == FAULT_HEADER.encode()), None)
@@ -185,12 +284,19 @@ class FaultMiddleware:
             return
         if fault.latency:
             await asyncio.sleep(fault.latency)
+        if fault.cut == "before":
+            await _send_cut(send)
+            _dropping.set(True)
+            return
+        if fault.body is not None:
+            await _send_json(send, fault.status or 200, fault.body.encode(), {})
+            return
         if fault.status is not None:
             headers = {} if fault.retry_after is None else {"retry-after": _seconds(fault.retry_after)}
             message = fault.message or f"fault injected by FakeNovelAI: status {fault.status}"
             await _send_json(send, fault.status, _error_body(fault.status, message), headers)
             return
-        if fault.drop_after_bytes is None and fault.drop_mid_stream is None and not fault.slow_stream:
+        if fault.drop_after_bytes is None and fault.drop_mid_stream is None and not fault.slow_stream and not fault.cut:
             await self.app(scope, receive, send)
             return
         try:
@@ -215,6 +321,12 @@ async def _send_json(send: Send, status: int, body: bytes, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
+async def _send_cut(send: Send) -> None:
+    # uvicorn answers 500 for an app that returns before starting its answer, so a cut starts one that promises a
+    # body, then closes the connection (the middleware's _Drop path): the client sees a connection error.
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]})
+
+
 class _FaultySend:
     """Wraps ``send`` to slow down or cut the body of one response."""
 
@@ -225,6 +337,10 @@ class _FaultySend:
         self._chunks = 0
 
     async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and self._fault.cut == "after":
+            # The route ran: promise one more byte than it sends, send none, and close (see _send_cut).
+            await _send_cut(self._send)
+            raise _Drop
         if message["type"] != "http.response.body":
             await self._send(message)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import socket
@@ -10,16 +11,19 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Literal
 
 import uvicorn
 
 from ._app import FakeConfig, build_app
-from ._faults import Fault, FaultInjector, install_log_filter
+from ._faults import Fault, FaultInjector, RequestLog, install_log_filter
 from ._state import TIERS, Account, FakeState, new_id
 
 __all__ = ["FakeNovelAI"]
 
 _START_TIMEOUT = 10.0
+# Tells "no body given" from a body of JSON null.
+_NO_BODY: Any = object()
 
 
 class FakeNovelAI:
@@ -61,8 +65,10 @@ class FakeNovelAI:
             FakeState.load(self.state_file) if self.state_file is not None and self.state_file.exists() else FakeState()
         )
         self.faults = FaultInjector()
+        #: Every request the server saw: method, Host header, path and status (None when cut).
+        self.requests = RequestLog()
         self.config = FakeConfig(default_tier=default_tier, seed=seed, state_file=self.state_file)
-        self.app = build_app(self.state, self.config, self.faults, latency)
+        self.app = build_app(self.state, self.config, self.faults, latency, self.requests)
         self._host = host
         self._port = port
         self._log_level = log_level
@@ -174,6 +180,8 @@ class FakeNovelAI:
         drop_after_bytes: int | None = None,
         drop_mid_stream: int | None = None,
         slow_stream: float = 0.0,
+        cut: Literal["before", "after"] | None = None,
+        body: Any = _NO_BODY,
     ) -> Fault:
         """Make the next ``times`` requests matching ``path`` misbehave (for clients that cannot set headers).
 
@@ -188,6 +196,10 @@ class FakeNovelAI:
             drop_after_bytes: Close the connection after this many body bytes.
             drop_mid_stream: Close the connection after this many body chunks (SSE events).
             slow_stream: Seconds to wait before each body chunk (SSE event).
+            cut: "before": close the connection without handling the request; "after": handle it, then close the
+                connection before the answer (the change is made; the client sees a connection error).
+            body: Answer this JSON value (with ``status``, default 200) instead of handling the request; for
+                answers no route gives, such as a keystore answer of ``[]``.
 
         Returns:
             The queued fault.
@@ -200,12 +212,20 @@ class FakeNovelAI:
             drop_after_bytes=drop_after_bytes,
             drop_mid_stream=drop_mid_stream,
             slow_stream=slow_stream,
+            cut=cut,
+            body=None if body is _NO_BODY else json.dumps(body),
         )
         self.faults.add(path, fault, method=method, times=times)
         return fault
 
     def add_account(
-        self, access_key: str | None = None, *, email: str | None = None, tier: int | None = None, days: int = 30
+        self,
+        access_key: str | None = None,
+        *,
+        email: str | None = None,
+        tier: int | None = None,
+        days: int = 30,
+        subscribed: bool = True,
     ) -> tuple[Account, str]:
         """Create an account directly, skipping registration.
 
@@ -214,6 +234,8 @@ class FakeNovelAI:
             email: Its cleartext e-mail.
             tier: Subscription tier to grant (default: the server's ``default_tier``).
             days: Length of that subscription.
+            subscribed: False creates the account without a subscription, whatever ``tier`` and the server's
+                ``default_tier`` say.
 
         Returns:
             The account and a bearer token for it.
@@ -224,7 +246,7 @@ class FakeNovelAI:
                 raise ValueError("an account with this access key exists")
             account = Account(id=new_id(), access_key=key, email=email)
             chosen = tier if tier is not None else self.config.default_tier
-            if chosen is not None:
+            if chosen is not None and subscribed:
                 account.grant(chosen, days)
             self.state.accounts[account.id] = account
             token = self.state.issue_token(account)
