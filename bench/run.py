@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [--quick] [--only GROUP ...] [--http-server fast|project]
 
-Groups: imports, tokenizers, crypto, http (see bench/README.md). Ours and the floor run in the project venv, the
+Groups: imports, tokenizers, crypto, http, sse (see bench/README.md). Ours and the floor run in the project venv, the
 peer in bench/.peer-venv (created here on first use with `python -m venv` + `pip install novelai-api==0.34.1`),
 each side in its own process. Runs alternate between the sides (the order rotates every round) so that drift on
 the machine hits all of them alike; the figures are medians. Ratios are of times: peer/ours > 1 means ours is
@@ -45,7 +45,7 @@ PEER_REQUIREMENT = "novelai-api==0.34.1"
 SERVER_VENV = BENCH / ".server-venv"
 SERVER_PYTHON = SERVER_VENV / "bin" / "python"
 SERVER_EXTRAS = ("httptools", "uvloop")
-GROUPS = ("imports", "tokenizers", "crypto", "http")
+GROUPS = ("imports", "tokenizers", "crypto", "http", "sse")
 SIDES = ("floor", "ours", "peer")
 TOKENIZERS = ("gpt2", "gpt2-genji", "pile", "nerdstash_v1", "nerdstash_v2", "llama3", "clip")
 
@@ -65,10 +65,15 @@ class Settings:
     http_seconds: float  # each rate sample of the http group runs this long
     http_sse_seconds: float  # each stream sample: streams one after the other for this long
     budget_s: dict[str, float]
+    sse_rounds: int = 15  # rounds of bench/bench_sse.py (each runs every workload once)
 
 
-FULL = Settings(9, 3, 3, 1_000_000, 9, 8, 0.4, 0.4, {"imports": 60, "tokenizers": 240, "crypto": 60, "http": 200})
-QUICK = Settings(3, 1, 2, 200_000, 3, 5, 0.12, 0.2, {"imports": 20, "tokenizers": 60, "crypto": 20, "http": 60})
+FULL = Settings(
+    9, 3, 3, 1_000_000, 9, 8, 0.4, 0.4, {"imports": 60, "tokenizers": 240, "crypto": 60, "http": 200, "sse": 60}
+)
+QUICK = Settings(
+    3, 1, 2, 200_000, 3, 5, 0.12, 0.2, {"imports": 20, "tokenizers": 60, "crypto": 20, "http": 60, "sse": 30}, 5
+)
 
 
 @dataclass
@@ -457,6 +462,38 @@ def run_worker_group(
         for row in rows.values():
             report.rows.append(row)
             _print_row(row)
+
+
+# --- sse ------------------------------------------------------------------------------------------------------------
+
+
+def group_sse(report: Report, settings: Settings) -> None:
+    """bench/bench_sse.py in a fresh interpreter: ours only, except the parsed stream, whose floor is json.loads."""
+    import bench_sse
+
+    command = [sys.executable, str(BENCH / "bench_sse.py"), "--json", "--rounds", str(settings.sse_rounds)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=settings.budget_s["sse"], check=True)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        report.note("sse", f"skipped: bench_sse.py failed ({type(exc).__name__})")
+        return
+    figures: dict[str, dict[str, float]] = json.loads(done.stdout)
+    floor = figures.pop(bench_sse.PARSED_FLOOR, None)
+    for name, values in figures.items():
+        row = Row("sse", name, "ms")
+        row.samples["ours"] = [{"s": values["s"]}]
+        if name == bench_sse.PARSED and floor is not None:
+            row.workload = name.replace("+ loads_answer", "parsed (floor: json.loads)")
+            row.samples["floor"] = [{"s": floor["s"]}]
+        report.rows.append(row)
+        _print_row(row)
+    long_s = figures[bench_sse.LONG_EVENT]["s"]
+    verdict = "met" if long_s < bench_sse.GOAL_LONG_EVENT_S else "missed"
+    report.note(
+        "sse",
+        f"{bench_sse.LONG_EVENT}: {long_s * 1e3:.1f} ms, goal under {bench_sse.GOAL_LONG_EVENT_S * 1e3:.0f} ms: "
+        f"{verdict} (median of {settings.sse_rounds} rounds in one process)",
+    )
 
 
 # --- http -----------------------------------------------------------------------------------------------------------
@@ -1156,6 +1193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_worker_group(report, group, common, settings.crypto_reps, settings.budget_s[group], peer_ok, log)
             elif group == "http":
                 group_http(report, settings, peer_ok, log, args.http_server)
+            elif group == "sse":
+                group_sse(report, settings)
             print(f"   ({time.monotonic() - group_start:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     report.info["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
