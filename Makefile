@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated lint test demo bench docs clean
+.PHONY: install generate check-generated lint test fuzz demo bench docs clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ lint: install
 
 test: check-generated lint
 	$(PY) -m pytest
+
+# The decoder properties of `make test`, run much longer; FUZZ_ARGS="--examples 20000 --seed 3" to change.
+fuzz: install
+	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
 
 demo: install
 	$(PY) -m nai_sdk.demo

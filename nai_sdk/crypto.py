@@ -100,9 +100,11 @@ MAX_INFLATED_SIZE = DEFAULT_MAX_INFLATED_SIZE
 """Default bound on inflated output (128 MiB): a guard against decompression bombs, far above any real story."""
 
 _RAW_DEFLATE_WBITS = -15  # negative: raw DEFLATE (RFC 1951), no zlib header or checksum
-# Output asked of zlib per step. A step's output is joined from blocks, briefly doubling it: small next to any
-# budget, and large enough that a real story (a few MB) inflates in one step.
+# Output asked of zlib per step, at most: large enough that a real story (a few MB) inflates in one step. A step's
+# output is joined from blocks, briefly doubling it, so a step is also at most an eighth of the bound: refusing a
+# bomb then peaks near the bound, not twice it.
 _INFLATE_STEP = 16 * 1024 * 1024
+_INFLATE_MIN_STEP = 64 * 1024
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
@@ -340,10 +342,11 @@ def inflate(data: bytes, *, max_size: int = MAX_INFLATED_SIZE, budget: InflateBu
     pending = data
     problem: str | None = None
     cause: zlib.error | None = None
+    step = min(_INFLATE_STEP, max(_INFLATE_MIN_STEP, limit // 8))
     try:
         while True:
             # Never ask for 0 bytes: to zlib, a max_length of 0 means "no limit".
-            want = min(limit - produced, _INFLATE_STEP) + 1
+            want = min(limit - produced, step) + 1
             chunk = inflater.decompress(pending, want)
             produced += len(chunk)
             if produced > limit:
