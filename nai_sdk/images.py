@@ -21,11 +21,14 @@ import random
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from nai_sdk.errors import FormatError
+
+if TYPE_CHECKING:
+    from nai_client.models import AiGenerateImageRequest
 
 __all__ = [
     "Character",
@@ -190,15 +193,25 @@ class ImageParams:
             return "img2img"
         return "generate"
 
-    def to_request(self, prompt: str, model: str | None = None) -> dict[str, Any]:
-        """The JSON body of `POST /ai/generate-image`.
+    def request(self, prompt: str, model: str | None = None) -> AiGenerateImageRequest:
+        """The body of `POST /ai/generate-image`, as the generated client's model.
 
         Args:
             prompt: the prompt.
             model: the model id; by default the class's model (for inpainting, its `-inpainting` variant).
         """
+        # Imported here: this module stays free of the generated (HTTP) client until a request is built.
+        from nai_client.models import AiGenerateImageRequest, AiGenerateImageRequestParameters
+
         chosen = model or (self.model + "-inpainting" if self.mask is not None else self.model)
-        return {"input": prompt, "model": chosen, "action": self.action, "parameters": self.parameters(prompt)}
+        parameters = AiGenerateImageRequestParameters()
+        # The spec leaves `parameters` open (model specific): every key is one of its additional properties.
+        parameters.additional_properties = self.parameters(prompt)
+        return AiGenerateImageRequest(input_=prompt, model=chosen, parameters=parameters, action=self.action)
+
+    def to_request(self, prompt: str, model: str | None = None) -> dict[str, Any]:
+        """The JSON body of `POST /ai/generate-image` (`request(...)` as JSON), to inspect without sending it."""
+        return self.request(prompt, model).to_dict()
 
     def parameters(self, prompt: str) -> dict[str, Any]:
         """The `parameters` object for `prompt`."""

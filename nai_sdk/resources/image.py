@@ -3,62 +3,54 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, TypeAlias
 
-import attrs
+from nai_client.api.ai import annotate_image, generate_image, suggest_tags, upscale_image
+from nai_client.models import (
+    AiAnnotateImageRequest,
+    AiAnnotateImageRequestParameters,
+    AiRequestImageGenerationTag,
+    AiUpscaleImageRequest,
+    AiUpscaleImageRequestScale,
+)
 
 from nai_sdk.images import Image, ImageParams, ImageResult, V45Params, images_from_zip
-from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
-from nai_sdk.resources._ops import op
+from nai_sdk.resources._base import AsyncResource, Flow, Kind, Resource, call, call_content
 
 __all__ = ["AsyncImages", "Images", "TagSuggestion"]
 
+TagSuggestion: TypeAlias = AiRequestImageGenerationTag
+"""A tag NovelAI suggests for a prompt: the generated `AiRequestImageGenerationTag`, under the SDK's name.
 
-@attrs.frozen
-class TagSuggestion:
-    """A tag NovelAI suggests for a prompt.
-
-    Attributes:
-        tag: the tag.
-        count: how many images of the training set carry it.
-        confidence: how well it matches, 0..1.
-    """
-
-    tag: str
-    count: int
-    confidence: float
+Its fields: `tag`; `count`, how many images of the training set carry it; `confidence`, how well it matches, 0..1.
+"""
 
 
 def _generate_flow(prompt: str, params: ImageParams, model: str | None) -> Flow[ImageResult]:
-    body = params.to_request(prompt, model)
-    data = yield Call(
-        op("POST", "/ai/generate-image"), {"body": Body(body)}, host="image", kind=Kind.GENERATION, result="content"
-    )
-    return ImageResult(images=images_from_zip(data), seed=body["parameters"].get("seed"))
+    body = params.request(prompt, model)
+    data = yield from call_content(generate_image.operation.bind(body=body), host="image", kind=Kind.GENERATION)
+    seed = body.parameters.additional_properties.get("seed")
+    return ImageResult(images=images_from_zip(data), seed=seed)
 
 
-def _upscale_flow(image: bytes, width: int, height: int, scale: int) -> Flow[Image]:
-    body = {"image": base64.b64encode(image).decode("ascii"), "width": width, "height": height, "scale": scale}
-    data = yield Call(op("POST", "/ai/upscale"), {"body": Body(body)}, kind=Kind.GENERATION, result="content")
+def _upscale_flow(image: bytes, width: int, height: int, scale: AiUpscaleImageRequestScale) -> Flow[Image]:
+    body = AiUpscaleImageRequest(image=base64.b64encode(image).decode("ascii"), width=width, height=height, scale=scale)
+    data = yield from call_content(upscale_image.operation.bind(body=body), kind=Kind.GENERATION)
     return images_from_zip(data)[0]
 
 
 def _annotate_flow(image: bytes, model: str, parameters: dict[str, Any]) -> Flow[Image]:
-    body = {"model": model, "parameters": {"image": base64.b64encode(image).decode("ascii"), **parameters}}
-    data = yield Call(op("POST", "/ai/annotate-image"), {"body": Body(body)}, kind=Kind.GENERATION, result="content")
+    options = AiAnnotateImageRequestParameters()
+    # The spec leaves `parameters` open (annotator specific): every key is one of its additional properties.
+    options.additional_properties = {"image": base64.b64encode(image).decode("ascii"), **parameters}
+    body = AiAnnotateImageRequest(model=model, parameters=options)
+    data = yield from call_content(annotate_image.operation.bind(body=body), kind=Kind.GENERATION)
     return images_from_zip(data)[0]
 
 
 def _suggest_flow(prompt: str, model: str) -> Flow[list[TagSuggestion]]:
-    answer = yield Call(
-        op("GET", "/ai/generate-image/suggest-tags"), {"model": model, "prompt": prompt}, host="image", result="json"
-    )
-    tags = answer.get("tags", []) if isinstance(answer, dict) else []
-    return [
-        TagSuggestion(str(t.get("tag", "")), int(t.get("count", 0)), float(t.get("confidence", 0.0)))
-        for t in tags
-        if isinstance(t, dict)
-    ]
+    answer = yield from call(suggest_tags.operation.bind(model=model, prompt=prompt), host="image")
+    return answer.tags
 
 
 class Images(Resource):
@@ -78,7 +70,7 @@ class Images(Resource):
         """
         return self._client._run(_generate_flow(prompt, params or V45Params(), model))
 
-    def upscale(self, image: bytes, width: int, height: int, *, scale: int = 4) -> Image:
+    def upscale(self, image: bytes, width: int, height: int, *, scale: AiUpscaleImageRequestScale = 4) -> Image:
         """Upscales a PNG of `width` x `height` by `scale` (2 or 4)."""
         return self._client._run(_upscale_flow(image, width, height, scale))
 
@@ -100,7 +92,7 @@ class AsyncImages(AsyncResource):
         """Generates images (see `Images.generate`)."""
         return await self._client._run(_generate_flow(prompt, params or V45Params(), model))
 
-    async def upscale(self, image: bytes, width: int, height: int, *, scale: int = 4) -> Image:
+    async def upscale(self, image: bytes, width: int, height: int, *, scale: AiUpscaleImageRequestScale = 4) -> Image:
         """Upscales a PNG by `scale` (2 or 4)."""
         return await self._client._run(_upscale_flow(image, width, height, scale))
 

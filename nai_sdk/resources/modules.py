@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import attrs
+from nai_client.api.modules import buy_training_steps, delete_module, get_module, get_modules, train_module
+from nai_client.models import AiModuleDto, AiModuleTrainRequest, BuyTrainingStepsRequest
 
-from nai_sdk.errors import APIError
-from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
-from nai_sdk.resources._ops import op
+from nai_sdk.resources._base import AsyncResource, Flow, Kind, Resource, call
 
 __all__ = ["AsyncModules", "Module", "Modules"]
 
 
-@attrs.frozen
-class Module:
-    """A trained (or training) module.
+class Module(AiModuleDto):
+    """A trained (or training) module: the generated `AiModuleDto`, whose fields it has, typed as the spec says.
 
     Attributes:
         id: its id.
@@ -28,69 +24,57 @@ class Module:
         lr: learning rate.
         loss_history: the recorded losses.
         last_updated_at: UNIX time of the last change.
-        data: base64 of the trained module once ready (or the error text), as NovelAI sends it.
+        data: base64 of the trained module once ready (of the training set before that, or the error text), as
+            NovelAI sends it.
+        additional_properties: fields NovelAI sent that the spec does not list.
+
+    It differs from `AiModuleDto` only in its repr, which gives the size of `data` rather than its text.
     """
 
-    id: str
-    name: str
-    description: str
-    model: str
-    status: str
-    steps: float
-    lr: float
-    loss_history: tuple[float, ...] = ()
-    last_updated_at: float = 0
-    data: str = attrs.field(default="", repr=False)
+    __slots__ = ()
 
     @classmethod
-    def from_json(cls, value: Any) -> Module:
-        """Reads NovelAI's module object.
+    def of(cls, answer: AiModuleDto) -> Module:
+        """The module of a parsed answer (every field, unknown ones included, carried over)."""
+        return cls.from_dict(answer.to_dict())
 
-        Raises:
-            APIError: not a module object.
-        """
-        if not isinstance(value, Mapping) or not isinstance(value.get("id"), str):
-            raise APIError("the answer is not a module object")
-        return cls(
-            id=value["id"],
-            name=str(value.get("name", "")),
-            description=str(value.get("description", "")),
-            model=str(value.get("model", "")),
-            status=str(value.get("status", "")),
-            steps=float(value.get("steps", 0)),
-            lr=float(value.get("lr", 0)),
-            loss_history=tuple(float(x) for x in value.get("lossHistory", []) or []),
-            last_updated_at=float(value.get("lastUpdatedAt", 0)),
-            data=str(value.get("data", "")),
-        )
+    def __repr__(self) -> str:
+        shown = []
+        for field in attrs.fields(AiModuleDto):
+            value = getattr(self, field.name)
+            if field.name == "data" and isinstance(value, str):
+                # The training set, or the trained weights: both can run to megabytes.
+                shown.append(f"data=<{len(value)} chars>")
+            elif field.name != "additional_properties" or value:
+                shown.append(f"{field.name}={value!r}")
+        return f"Module({', '.join(shown)})"
 
 
 def _train_flow(data: str, lr: float, steps: int, name: str, description: str, model: str) -> Flow[Module]:
-    body = {"data": data, "lr": lr, "steps": steps, "name": name, "description": description, "model": model}
-    answer = yield Call(op("POST", "/ai/module/train"), {"body": Body(body)}, kind=Kind.GENERATION, result="json")
-    return Module.from_json(answer)
+    body = AiModuleTrainRequest(data=data, lr=lr, steps=steps, name=name, description=description, model=model)
+    # Spends training steps: a generation-class request, retried only if it never reached NovelAI.
+    answer = yield from call(train_module.operation.bind(body=body), kind=Kind.GENERATION)
+    return Module.of(answer)
 
 
 def _list_flow() -> Flow[list[Module]]:
-    answer = yield Call(op("GET", "/ai/module/all"), result="json")
-    return [Module.from_json(item) for item in answer] if isinstance(answer, list) else []
+    answer = yield from call(get_modules.operation.bind())
+    return [Module.of(item) for item in answer]
 
 
 def _get_flow(module_id: str) -> Flow[Module]:
-    return Module.from_json((yield Call(op("GET", "/ai/module/{id}"), {"id": module_id}, result="json")))
+    return Module.of((yield from call(get_module.operation.bind(module_id))))
 
 
 def _delete_flow(module_id: str) -> Flow[None]:
-    yield Call(op("DELETE", "/ai/module/{id}"), {"id": module_id}, result="none")
+    # The answer is the deleted module, which `delete` does not return.
+    yield from call(delete_module.operation.bind(module_id))
 
 
 def _buy_flow(amount: int) -> Flow[None]:
     # Spends money: a generation-class request, retried only if it never reached NovelAI.
-    yield Call(
-        op("POST", "/ai/module/buy-training-steps"),
-        {"body": Body({"amount": amount})},
-        kind=Kind.GENERATION,
-        result="none",
+    yield from call(
+        buy_training_steps.operation.bind(body=BuyTrainingStepsRequest(amount=amount)), kind=Kind.GENERATION
     )
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from nai_sdk.resources._base import AsyncResource, Call, Flow, Kind, Resource
-from nai_sdk.resources._ops import op
+from nai_client.api.ai import generate_voice_get
+
+from nai_sdk.resources._base import AsyncResource, Flow, Kind, Resource, call_content
 
 __all__ = ["AsyncVoice", "Voice"]
 
 
 def _voice_flow(text: str, seed: str, voice: int, opus: bool, version: str) -> Flow[bytes]:
-    audio: bytes = yield Call(
-        op("GET", "/ai/generate-voice"),
-        {"text": text, "seed": seed, "voice": voice, "opus": opus, "version": version},
-        kind=Kind.GENERATION,
-        result="content",
-    )
-    return audio
+    bound = generate_voice_get.operation.bind(text=text, seed=seed, voice=voice, opus=opus, version=version)
+    return (yield from call_content(bound, kind=Kind.GENERATION))
 
 
 class Voice(Resource):
