@@ -23,7 +23,7 @@ check-generated: install
 lint: install
 	$(PY) -m ruff check nai_sdk scripts tests examples bench
 	$(PY) -m ruff format --check nai_sdk scripts tests examples bench
-	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples bench/run.py bench/make_corpus.py bench/_proto.py bench/worker_ours.py bench/_http_runs.py bench/http_server.py bench/bench_http.py bench/bench_sse.py
+	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples bench/run.py bench/make_corpus.py bench/_proto.py bench/worker_ours.py bench/_http_runs.py bench/http_server.py bench/bench_http.py bench/bench_sse.py bench/bench_budgets.py
 
 test: check-generated lint
 	$(PY) -m pytest

@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/run.py [--quick] [--only GROUP ...] [--http-server fast|project]
 
-Groups: imports, tokenizers, crypto, http, sse (see bench/README.md). Ours and the floor run in the project venv, the
-peer in bench/.peer-venv (created here on first use with `python -m venv` + `pip install novelai-api==0.34.1`),
-each side in its own process. Runs alternate between the sides (the order rotates every round) so that drift on
-the machine hits all of them alike; the figures are medians. Ratios are of times: peer/ours > 1 means ours is
-faster than the peer; ours/floor is what nai_sdk costs on top of the raw libraries (1.00 = nothing).
+Groups: imports, tokenizers, crypto, http, sse, budgets (see bench/README.md). Ours and the floor run in the project
+venv, the peer in bench/.peer-venv (created here on first use with `python -m venv` + `pip install
+novelai-api==0.34.1`), each side in its own process. Runs alternate between the sides (the order rotates every round)
+so that drift on the machine hits all of them alike; the figures are medians. Ratios are of times: peer/ours > 1 means
+ours is faster than the peer; ours/floor is what nai_sdk costs on top of the raw libraries (1.00 = nothing).
 
 The http group has its own columns (raw aiohttp, raw httpx, NovelAI, AsyncNovelAI on each transport, the peer with
 validation off and on), each a worker process, against bench/http_server.py in a process of its own (uvicorn with
@@ -45,7 +45,7 @@ PEER_REQUIREMENT = "novelai-api==0.34.1"
 SERVER_VENV = BENCH / ".server-venv"
 SERVER_PYTHON = SERVER_VENV / "bin" / "python"
 SERVER_EXTRAS = ("httptools", "uvloop")
-GROUPS = ("imports", "tokenizers", "crypto", "http", "sse")
+GROUPS = ("imports", "tokenizers", "crypto", "http", "sse", "budgets")
 SIDES = ("floor", "ours", "peer")
 TOKENIZERS = ("gpt2", "gpt2-genji", "pile", "nerdstash_v1", "nerdstash_v2", "llama3", "clip")
 
@@ -494,6 +494,33 @@ def group_sse(report: Report, settings: Settings) -> None:
         f"{bench_sse.LONG_EVENT}: {long_s * 1e3:.1f} ms, goal under {bench_sse.GOAL_LONG_EVENT_S * 1e3:.0f} ms: "
         f"{verdict} (median of {settings.sse_rounds} rounds in one process)",
     )
+
+
+# --- budgets --------------------------------------------------------------------------------------------------------
+
+#: The budgets group's time limit, in seconds (about 15 s of work in a full run, on a quiet machine).
+BUDGETS_TIMEOUT_S = 180
+
+
+def group_budgets(report: Report, settings: Settings) -> None:
+    """bench/bench_budgets.py in a fresh interpreter: the storage decoders with their budgets against the budgets
+    effectively off (the floor column), and the peak memory of refusing bombs (ours only). As many rounds as sse."""
+    command = [sys.executable, str(BENCH / "bench_budgets.py"), "--json", "--rounds", str(settings.sse_rounds)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUDGETS_TIMEOUT_S, check=True)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        report.note("budgets", f"skipped: bench_budgets.py failed ({type(exc).__name__})")
+        return
+    figures: dict[str, Any] = json.loads(done.stdout)
+    for name, values in figures["rows"].items():
+        row = Row("budgets", name, values["unit"])
+        row.samples["ours"] = [{"s": values["ours"]}]
+        if "floor" in values:
+            row.samples["floor"] = [{"s": values["floor"]}]
+        report.rows.append(row)
+        _print_row(row)
+    for note in figures["notes"]:
+        report.note("budgets", f"{note} (medians of {settings.sse_rounds} rounds in one process)")
 
 
 # --- http -----------------------------------------------------------------------------------------------------------
@@ -1195,6 +1222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 group_http(report, settings, peer_ok, log, args.http_server)
             elif group == "sse":
                 group_sse(report, settings)
+            elif group == "budgets":
+                group_budgets(report, settings)
             print(f"   ({time.monotonic() - group_start:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     report.info["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
