@@ -24,10 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nai_client.api.user import set_keystore  # noqa: E402
+from nai_client.models import UpdateKeystoreRequest  # noqa: E402
+
 from nai_sdk import NovelAI, crypto  # noqa: E402
 from nai_sdk.content import UserObject  # noqa: E402
-from nai_sdk.resources._base import Body, Call  # noqa: E402
-from nai_sdk.resources._ops import op  # noqa: E402
+from nai_sdk.resources._base import Flow, call  # noqa: E402
 from nai_sdk.testing import FakeNovelAI  # noqa: E402
 
 
@@ -45,8 +47,8 @@ def _blind_story(nai: NovelAI, title: str) -> None:
     nai.storage.create(story)
 
 
-def _put_keystore(text: str):  # type: ignore[no-untyped-def]
-    yield Call(op("PUT", "/user/keystore"), {"body": Body({"keystore": text})}, result="none")
+def _put_keystore(text: str) -> Flow[None]:
+    yield from call(set_keystore.operation.bind(body=UpdateKeystoreRequest(keystore=text)))
 
 
 EMAIL = "bench@example.com"

@@ -34,7 +34,9 @@ from nai_sdk.errors import (
     StreamError,
     TokenEncodingError,
     TokenizerError,
+    UnexpectedAnswerError,
     UnknownModelError,
+    UnknownSettingError,
     UnprocessableEntityError,
     UploadRefusedError,
 )
@@ -43,9 +45,9 @@ __version__ = "0.1.0"
 
 # Names served on first access, so that `import nai_sdk` loads no tokenizer, preset, argon2 or HTTP stack.
 _LAZY: dict[str, str] = {
-    "RawClients": "nai_sdk._client",
     "ClientOptions": "nai_sdk._config",
     "Backoff": "nai_sdk._config",
+    "Kind": "nai_sdk._http",
     "V3Params": "nai_sdk.images",
     "V4Params": "nai_sdk.images",
     "V45Params": "nai_sdk.images",
@@ -89,8 +91,9 @@ _LAZY: dict[str, str] = {
 
 if TYPE_CHECKING:
     from nai_sdk._aiohttp import AiohttpTransport
-    from nai_sdk._client import AsyncNovelAI, NovelAI, RawClients
+    from nai_sdk._client import AsyncNovelAI, NovelAI
     from nai_sdk._config import Backoff, ClientOptions
+    from nai_sdk._http import Kind
     from nai_sdk.content import (
         Document,
         UserObject,
@@ -158,6 +161,7 @@ __all__ = [
     "Keystore",
     "KeystoreConflictError",
     "KeystoreFormatError",
+    "Kind",
     "Module",
     "NotFoundError",
     "NovelAI",
@@ -168,7 +172,6 @@ __all__ = [
     "Preset",
     "PresetError",
     "RateLimitError",
-    "RawClients",
     "Story",
     "StreamError",
     "StreamPiece",
@@ -177,7 +180,9 @@ __all__ = [
     "TokenEncodingError",
     "Tokenizer",
     "TokenizerError",
+    "UnexpectedAnswerError",
     "UnknownModelError",
+    "UnknownSettingError",
     "UnprocessableEntityError",
     "UploadRefusedError",
     "UserObject",

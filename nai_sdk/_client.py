@@ -21,7 +21,6 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import attrs
 import httpx
 
 from nai_sdk import _constants as c
@@ -32,7 +31,7 @@ from nai_sdk._locks import Acquire, Pause
 from nai_sdk.errors import AuthenticationError, ConfigurationError, NovelAIError
 
 if TYPE_CHECKING:
-    from nai_client import AuthenticatedClient
+    from nai_client.types import Bound
 
     from nai_sdk.resources._base import Flow
     from nai_sdk.resources._keystore import KeystoreJournal
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from nai_sdk.resources.text import AsyncText, Text
     from nai_sdk.resources.voice import AsyncVoice, Voice
 
-__all__ = ["AsyncNovelAI", "NovelAI", "RawClients"]
+__all__ = ["AsyncNovelAI", "NovelAI"]
 
 T = TypeVar("T")
 
@@ -76,10 +75,6 @@ class _Credentials:
         self.keystore = KeystoreState(journal)
         self.sync_lock = threading.Lock()
         self.async_lock: asyncio.Lock | None = None
-
-    @property
-    def can_login(self) -> bool:
-        return self.access_key is not None
 
     @property
     def token(self) -> str | None:
@@ -123,36 +118,25 @@ def _credentials(
 
 
 def _login_flow(access_key: str) -> Flow[str]:
-    from nai_sdk.resources._base import Body
-    from nai_sdk.resources._ops import op
+    from nai_client.api.user import login
+    from nai_client.models import LoginRequest
+
+    from nai_sdk.resources._base import call
 
     # Logging in changes nothing on the server but a session list: safe to retry like a GET.
-    parsed = yield Call(
-        op("POST", "/user/login"), {"body": Body({"key": access_key})}, kind=Kind.IDEMPOTENT, auth=False
-    )
-    token: str = parsed.access_token
-    return token
+    body = LoginRequest(key=access_key)
+    answer = yield from call(login.operation.bind(body=body), kind=Kind.IDEMPOTENT, auth=False)
+    return answer.access_token
 
 
-@attrs.frozen
-class RawClients:
-    """The generated clients (`nai_client.AuthenticatedClient`) of the three hosts, for calls the SDK does not wrap.
+def _call_flow(bound: Bound[T], host: Host, kind: Kind | None) -> Flow[T]:
+    from nai_sdk.resources._base import call
 
-    They share the SDK client's connection pool; call `nai_client.api...sync_detailed(client=raw.api)` with them.
-    """
-
-    api: AuthenticatedClient
-    text: AuthenticatedClient
-    image: AuthenticatedClient
-
-
-def _raw_client(options: ClientOptions, host: Host, token: str, http: httpx.Client | httpx.AsyncClient) -> Any:
-    from nai_client import AuthenticatedClient
-
-    client = AuthenticatedClient(base_url=options.url(host), token=token, timeout=options.timeout)
-    if isinstance(http, httpx.Client):
-        return client.set_httpx_client(http)
-    return client.set_async_httpx_client(http)
+    if kind is None:
+        # As for the SDK's own calls: reads and idempotent writes are retried after any failure, other writes only
+        # after failures that prove the server did not act.
+        kind = Kind.IDEMPOTENT if bound.operation.method in ("GET", "PUT", "DELETE") else Kind.UNSAFE
+    return (yield from call(bound, host=host, kind=kind))
 
 
 class _BaseClient:
@@ -340,25 +324,26 @@ class NovelAI(_BaseClient):
 
         return Modules(self)
 
-    @property
-    def raw(self) -> RawClients:
-        """The generated clients, authenticated, over this client's connections (logs in first if needed)."""
-        token = self._token()
-        clients = {
-            host: _raw_client(
-                self._options,
-                host,
-                token,
-                httpx.Client(
-                    base_url=self._options.url(host),
-                    transport=self._transport,
-                    timeout=self._options.timeout,
-                    headers={"User-Agent": c.USER_AGENT, **self._options.headers, "Authorization": f"Bearer {token}"},
-                ),
-            )
-            for host in ("api", "text", "image")
-        }
-        return RawClients(**clients)
+    def call(self, bound: Bound[T], *, host: Host = "api", kind: Kind | None = None) -> T:
+        """Calls any generated operation through this client: its hosts, login, retries and typed errors.
+
+        Example:
+            >>> from nai_client.api.user import get_priority
+            >>> nai.call(get_priority.operation.bind()).max_priority_actions  # doctest: +SKIP
+
+        Args:
+            bound: `<operation module>.operation.bind(...)` from `nai_client.api`; mypy checks its arguments.
+            host: the host that serves it (`"api"`, `"text"` or `"image"`).
+            kind: its retry class (`nai_sdk.Kind`); by default GET, PUT and DELETE are idempotent, the rest unsafe.
+
+        Returns:
+            The operation's parsed 2xx answer, typed as its generated model.
+
+        Raises:
+            APIStatusError: the server refused it (one subclass per status).
+            UnexpectedAnswerError: the answer does not match the spec.
+        """
+        return self._run(_call_flow(bound, host, kind))
 
     # -- running flows ---------------------------------------------------------------------------------------------
 
@@ -587,30 +572,9 @@ class AsyncNovelAI(_BaseClient):
 
         return AsyncModules(self)
 
-    async def raw(self) -> RawClients:
-        """The generated clients, authenticated, over this client's connections (logs in first if needed).
-
-        A coroutine here (a property on `NovelAI`) because it may have to log in.
-        """
-        if self._credentials.authorization is None:
-            await self._authorization(None)
-        token = self._credentials.token
-        assert token is not None
-        clients = {
-            host: _raw_client(
-                self._options,
-                host,
-                token,
-                httpx.AsyncClient(
-                    base_url=self._options.url(host),
-                    transport=self._transport,
-                    timeout=self._options.timeout,
-                    headers={"User-Agent": c.USER_AGENT, **self._options.headers, "Authorization": f"Bearer {token}"},
-                ),
-            )
-            for host in ("api", "text", "image")
-        }
-        return RawClients(**clients)
+    async def call(self, bound: Bound[T], *, host: Host = "api", kind: Kind | None = None) -> T:
+        """Calls any generated operation through this client (see `NovelAI.call`)."""
+        return await self._run(_call_flow(bound, host, kind))
 
     # -- running flows ---------------------------------------------------------------------------------------------
 

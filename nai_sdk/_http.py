@@ -21,10 +21,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import attrs
 import httpx
+from nai_client.errors import UnexpectedStatus
 
 from nai_sdk import _constants as c
 from nai_sdk._config import Backoff, ClientOptions, Host, HttpBackend
@@ -37,11 +38,13 @@ from nai_sdk.errors import (
     ConfigurationError,
     FormatError,
     StreamError,
+    UnexpectedAnswerError,
     status_error_class,
 )
 
 if TYPE_CHECKING:
     from nai_client import Client
+    from nai_client.types import Operation
 
 __all__ = [
     "AsyncHTTP",
@@ -84,8 +87,8 @@ class Kind(enum.Enum):
     GENERATION = "generation"
 
 
-#: What a call returns: the generated parser's model, the raw bytes, decoded JSON, or nothing.
-Result: TypeAlias = Literal["parsed", "content", "json", "none"]
+#: What a call returns: the generated parser's model (its `Operation`'s 2xx type), or the raw bytes of the answer.
+Result: TypeAlias = Literal["parsed", "content"]
 
 
 @attrs.frozen
@@ -93,20 +96,23 @@ class Call:
     """One request, described without doing any I/O.
 
     Attributes:
-        op: the generated endpoint module (`nai_client.api.<tag>.<operation>`).
-        kwargs: the arguments of its `_get_kwargs`.
+        op: the generated operation (`nai_client.api.<tag>.<operation>.operation`).
+        kwargs: the keyword arguments of its `get_kwargs`.
+        args: its positional arguments (path parameters).
         host: which service receives it.
         kind: its retry class.
         auth: send the bearer token.
         result: what the caller gets back.
     """
 
-    op: Any
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+    op: Operation[..., Any]
+    # Bodies can hold access keys and passwords' derivatives: never in a repr.
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     host: Host = "api"
     kind: Kind = Kind.IDEMPOTENT
     auth: bool = True
     result: Result = "parsed"
+    args: tuple[Any, ...] = ()
 
 
 # --- pure decisions -------------------------------------------------------------------------------------------
@@ -285,19 +291,18 @@ class _StrictAnswer:
         return getattr(self._response, name)
 
 
-def _parse(call: Call, client: Client, response: httpx.Response) -> Any:
+def _parse(call: Call, response: httpx.Response) -> Any:
+    if call.result == "content":
+        return response.content
     try:
-        if call.result == "parsed":
-            return call.op._parse_response(client=client, response=_StrictAnswer(response))
-        if call.result == "content":
-            return response.content
-        if call.result == "json":
-            return loads_answer(response.content) if response.content else None
-        return None
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # _StrictAnswer: the generated parser's json() must refuse NaN and over-deep nesting too.
+        return call.op.parse(cast(httpx.Response, _StrictAnswer(response)))
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UnexpectedStatus) as exc:
         # A 2xx whose body does not match the spec: say so instead of leaking a parser's KeyError.
         request = response.request
-        raise APIError(f"unexpected answer to {_describe(request.method, request.url.path)}: {exc!r}") from exc
+        raise UnexpectedAnswerError(
+            f"unexpected answer to {_describe(request.method, request.url.path)}: {type(exc).__name__}"
+        ) from exc
 
 
 def _log_retry(request: httpx.Request, delay: float, attempt: int, reason: str) -> None:
@@ -374,7 +379,7 @@ class _Hosts:
         its headers complete, which skips httpx's general-purpose preparation (a third of the cost of a request
         on the aiohttp transport). Multipart and raw bodies go through httpx's own encoding.
         """
-        kwargs = call.op._get_kwargs(**call.kwargs)
+        kwargs = call.op.get_kwargs(*call.args, **call.kwargs)
         extra = kwargs.get("headers")
         if not extra and len(kwargs) == 2 and kwargs["method"] in _PLAIN_METHODS:
             # No body, query or headers of its own (most GETs and DELETEs): prebuilt headers, copied by httpx
@@ -519,7 +524,7 @@ class SyncHTTP:
             APIConnectionError: no answer, or the answer was cut.
         """
         response = self._attempts(call, auth, read=True)
-        return _parse(call, self.hosts.clients[call.host], response)
+        return _parse(call, response)
 
     def open_stream(self, call: Call, auth: str | None) -> httpx.Response:
         """Sends `call` with retries and returns the open 2xx response; the caller reads and closes it."""
@@ -595,7 +600,7 @@ class AsyncHTTP:
     async def send(self, call: Call, auth: str | None) -> Any:
         """Sends `call` with retries and returns its result (see `SyncHTTP.send`)."""
         response = await self._attempts(call, auth, read=True)
-        return _parse(call, self.hosts.clients[call.host], response)
+        return _parse(call, response)
 
     async def open_stream(self, call: Call, auth: str | None) -> httpx.Response:
         """Sends `call` with retries and returns the open 2xx response (see `SyncHTTP.open_stream`)."""

@@ -5,6 +5,7 @@
     │   ├── APIConnectionError            the request never got an answer
     │   │   └── APITimeoutError
     │   ├── StreamError                   a stream ended early or sent an error event
+    │   ├── UnexpectedAnswerError         a 2xx answer that does not match the spec
     │   └── APIStatusError                the server answered with a non-2xx status
     │       ├── BadRequestError           400
     │       ├── AuthenticationError       401
@@ -29,6 +30,7 @@
     ├── UnknownModelError (also LookupError)
     ├── TokenizerError                    a tokenizer file is missing or does not match its manifest
     └── ConfigurationError                missing credentials or contradictory settings
+        └── UnknownSettingError (also TypeError)  a setting name the spec does not know
 
 Messages never contain key material, tokens, access keys or passwords.
 """
@@ -64,7 +66,9 @@ __all__ = [
     "StreamError",
     "TokenEncodingError",
     "TokenizerError",
+    "UnexpectedAnswerError",
     "UnknownModelError",
+    "UnknownSettingError",
     "UnprocessableEntityError",
     "UploadRefusedError",
     "status_error_class",
@@ -92,6 +96,11 @@ class APITimeoutError(APIConnectionError):
 
 class StreamError(APIError):
     """A streamed response ended before its final event, or the server sent an error event."""
+
+
+class UnexpectedAnswerError(APIError):
+    """A successful (2xx) answer that the spec's model does not describe: a missing field, a wrong type, a status
+    the spec does not declare. The message names the route; the parser's error is the cause."""
 
 
 class APIStatusError(APIError):
@@ -255,3 +264,16 @@ class TokenizerError(NovelAIError):
 
 class ConfigurationError(NovelAIError):
     """Missing credentials or contradictory settings."""
+
+
+class UnknownSettingError(ConfigurationError, TypeError):
+    """A setting (a generation parameter, ...) that the spec does not know, refused before anything is sent.
+
+    Also a `TypeError`, as Python's own error for an unexpected keyword argument. `name` is the setting;
+    `suggestion` the nearest known one, or None.
+    """
+
+    def __init__(self, message: str, name: str = "", suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.suggestion = suggestion

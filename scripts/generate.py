@@ -3,9 +3,9 @@
 
 Steps: load spec/novelai-primary.openapi.yaml (never edited; see scripts/restore_spec.py), apply
 spec/overlays/*.yaml in file name order, merge spec/extensions/*.yaml, write generated/openapi.yaml, run
-openapi-python-client with spec/generator-config.yaml and templates/, add py.typed, format with this venv's
-ruff, mark every module generated, write the spec's hash into nai_client/_stamp.py, then replace
-generated/nai_client wholesale.
+openapi-python-client with spec/generator-config.yaml and templates/, add py.typed and nai_client/typed_dicts.py
+(scripts/_typeddicts.py), format with this venv's ruff, mark every module generated, write the spec's hash into
+nai_client/_stamp.py, then replace generated/nai_client wholesale.
 
 Usage: generate.py [--check]   (--check: regenerate in a temporary folder; exit 1 listing any difference)
 """
@@ -27,6 +27,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _overlay import apply_overlays
+from _typeddicts import render as render_typed_dicts
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 SPEC: Final = ROOT / "spec" / "novelai-primary.openapi.yaml"
@@ -110,7 +111,8 @@ def _run(arguments: list[str], cwd: Path) -> None:
 
 def generate_into(workdir: Path) -> tuple[Path, Path]:
     """Generate the built document and the package into workdir; return their paths."""
-    built_text = dump_document(build_document())
+    document = build_document()
+    built_text = dump_document(document)
     built = workdir / BUILT_NAME
     built.write_text(built_text, encoding="utf-8")
     sha = hashlib.sha256(built_text.encode("utf-8")).hexdigest()
@@ -133,6 +135,7 @@ def generate_into(workdir: Path) -> tuple[Path, Path]:
         cwd=workdir,
     )
     (package / "py.typed").write_text("", encoding="utf-8")
+    (package / "typed_dicts.py").write_text(render_typed_dicts(document), encoding="utf-8")
     ruff = [str(BIN / "ruff")]
     settings = ["--isolated", "--no-cache", "--line-length", "120", "--target-version", "py311"]
     _run([*ruff, "check", *settings, "--select", "F401,I", "--fix-only", "--quiet", str(package)], cwd=workdir)

@@ -197,7 +197,7 @@ def test_json_writer_refuses_what_json_cannot_hold(value: Any, message: str) -> 
         (b"{", "not valid JSON"),
         (b"NaN", "not valid JSON"),
         (b'{"x": -Infinity}', "not valid JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
         (b"1" * 5000, "not valid JSON"),
     ],
 )

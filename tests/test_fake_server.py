@@ -152,7 +152,7 @@ def test_recovery_with_content_deletion(server: FakeNovelAI, client: httpx.Clien
     recovered = client.post("/user/recovery/recover", json=body)
     assert 201 == recovered.status_code
     fresh = bearer(recovered.json()["accessToken"])
-    assert {"keystore": None} == client.get("/user/keystore", headers=fresh).json()
+    assert {"keystore": None, "changeIndex": 2} == client.get("/user/keystore", headers=fresh).json()
     assert {"objects": []} == client.get("/user/objects/stories", headers=fresh).json()
     assert 401 == client.post("/user/recovery/recover", json=body).status_code
 
@@ -233,15 +233,15 @@ def test_default_tier_subscribes_new_accounts() -> None:
 
 def test_keystore_round_trip_and_stale_change_index(client: httpx.Client) -> None:
     token = register(client, new_key("keystore"))
-    assert {"keystore": None} == client.get("/user/keystore", headers=bearer(token)).json()
+    assert {"keystore": None, "changeIndex": 0} == client.get("/user/keystore", headers=bearer(token)).json()
     keystore = base64.b64encode(b'{"version":2,"nonce":[],"sdata":[]}').decode()
     assert 200 == client.put("/user/keystore", json={"keystore": keystore}, headers=bearer(token)).status_code
-    assert {"keystore": keystore} == client.get("/user/keystore", headers=bearer(token)).json()
+    assert {"keystore": keystore, "changeIndex": 1} == client.get("/user/keystore", headers=bearer(token)).json()
     stale = client.put("/user/keystore", json={"keystore": keystore, "changeIndex": 0}, headers=bearer(token))
     assert 409 == stale.status_code
     assert "stale" in stale.json()["message"]
     assert 200 == client.put("/user/keystore", json={"keystore": ""}, headers=bearer(token)).status_code
-    assert {"keystore": None} == client.get("/user/keystore", headers=bearer(token)).json()
+    assert {"keystore": None, "changeIndex": 2} == client.get("/user/keystore", headers=bearer(token)).json()
 
 
 def test_objects_crud_with_change_index(client: httpx.Client) -> None:

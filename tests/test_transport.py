@@ -286,24 +286,25 @@ async def test_a_finished_stream_leaves_its_connection_for_the_next_request(clie
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "kwargs"),
+    ("operation", "kwargs"),
     [
-        ("GET", "/user/subscription", {}),
-        ("DELETE", "/user/objects/{}/{}", {"type_": "stories", "id": "abc"}),
-        ("GET", "/user/objects/{}", {"type_": "stories"}),
+        ("subscription.get_subscription", {}),
+        ("objects.delete_object", {"type_": "stories", "id": "abc"}),
+        ("objects.get_objects", {"type_": "stories"}),
     ],
 )
-def test_requests_are_built_as_httpx_builds_them(method: str, path: str, kwargs: dict[str, Any]) -> None:
+def test_requests_are_built_as_httpx_builds_them(operation: str, kwargs: dict[str, Any]) -> None:
     """The shortcuts of `_Hosts.build` give the request httpx's own preparation gives, header for header."""
+    import importlib
+
     from nai_sdk._config import ClientOptions
     from nai_sdk._http import Call, _Hosts
-    from nai_sdk.resources._ops import op
 
     hosts = _Hosts(ClientOptions(headers={"X-Extra": "1"}))
-    module = op(method, path)
+    described = importlib.import_module(f"nai_client.api.{operation}").operation
     for auth in ("Bearer one", "Bearer two", None):
-        built = hosts.build(Call(module, kwargs), auth)
-        spec = module._get_kwargs(**kwargs)
+        built = hosts.build(Call(described, kwargs), auth)
+        spec = described.get_kwargs(**kwargs)
         headers = {"User-Agent": hosts.headers["User-Agent"], "Accept": "application/json", "X-Extra": "1"}
         if auth:
             headers["Authorization"] = auth
@@ -318,15 +319,15 @@ def test_requests_are_built_as_httpx_builds_them(method: str, path: str, kwargs:
 
 
 def test_json_bodies_are_encoded_as_httpx_encodes_them() -> None:
+    from nai_client.api.ai import generate
+    from nai_client.models import AiGenerateRequest
+
     from nai_sdk._config import ClientOptions
     from nai_sdk._http import Call, _Hosts
-    from nai_sdk.resources._base import Body
-    from nai_sdk.resources._ops import op
 
     hosts = _Hosts(ClientOptions())
     body = {"input": "AAE=", "model": "kayra-v1", "parameters": {"text": "ünïcode ✓", "temperature": 1.05}}
-    module = op("POST", "/ai/generate")
-    built = hosts.build(Call(module, {"body": Body(body)}), "Bearer t")
+    built = hosts.build(Call(generate.operation, {"body": AiGenerateRequest.from_dict(body)}), "Bearer t")
     reference = httpx.Request("POST", "http://x/", json=body)
     assert built.content == reference.content
     assert built.headers["content-length"] == reference.headers["content-length"]

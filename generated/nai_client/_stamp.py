@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "f540d5a3608b64e1b9b13f52e842b99eade0ffccdb704249c26db2f994aef892"
+SPEC_SHA256: str = "e560ce34c01eaf2d2ee648e896ac55bf8f08b4430e5a35753726b29093eb72b0"
 """The sha256 of generated/openapi.yaml, the built document."""

@@ -83,19 +83,20 @@ class Operation(Generic[P, T]):
 
     def bind(self, *args: P.args, **kwargs: P.kwargs) -> "Bound[T]":
         """This operation with its arguments, checked against `get_kwargs`; nothing is built yet."""
-        return Bound(self, kwargs)
+        return Bound(self, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<Operation {self.method} {self.path}>"
 
 
 class Bound(Generic[T]):
-    """An operation and the keyword arguments of its `get_kwargs` (see `Operation.bind`)."""
+    """An operation and the arguments of its `get_kwargs` (see `Operation.bind`)."""
 
-    __slots__ = ("kwargs", "operation")
+    __slots__ = ("args", "kwargs", "operation")
 
-    def __init__(self, operation: "Operation[Any, T]", kwargs: dict[str, Any]) -> None:
+    def __init__(self, operation: "Operation[Any, T]", args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.operation = operation
+        self.args = args
         self.kwargs = kwargs
 
     def __repr__(self) -> str:

@@ -6,14 +6,18 @@ Pure: no HTTP here. The client sends `build_request(...)` to `request.url`.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
-from nai_sdk.errors import ConfigurationError, PresetError, TokenEncodingError
+from nai_sdk.errors import ConfigurationError, PresetError, TokenEncodingError, UnknownSettingError
 from nai_sdk.models import TIERS, TextModel, get_model
 from nai_sdk.presets.preset import Preset, default_preset_name
 from nai_sdk.presets.settings import BanList, BiasGroup, GlobalSettings, entry_of, tokenize_entry, whitelist_ids
+
+if TYPE_CHECKING:
+    from nai_client.typed_dicts import GenerationSettingsDict
 
 __all__ = ["GENERATE_PATH", "GenerationRequest", "build_request"]
 
@@ -155,6 +159,30 @@ def _truncate(tokens: list[int], limit: int | None, bos: int | None) -> list[int
     return tokens if bos is None else [bos, *tokens]
 
 
+@functools.cache
+def _known_settings() -> frozenset[str]:
+    # Imported on first use: the generated package is not needed to build requests otherwise.
+    from nai_client.typed_dicts import GenerationSettingsDict
+
+    return frozenset(GenerationSettingsDict.__annotations__)
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Refuse a generation setting that the spec's `AiGenerateParameters` does not know.
+
+    Raises:
+        UnknownSettingError: naming the setting and the nearest known one.
+    """
+    known = _known_settings()
+    for name in settings:
+        if name not in known:
+            nearest = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise UnknownSettingError(
+                f"unknown generation setting {name!r}{hint} (nothing was sent)", name, nearest[0] if nearest else None
+            )
+
+
 def build_request(
     prompt: str | Sequence[int],
     model: str | TextModel,
@@ -168,7 +196,7 @@ def build_request(
     max_context: int | str | None = None,
     bad_words: BanList | Iterable[BanList] = (),
     biases: BiasGroup | Iterable[BiasGroup] = (),
-    **overrides: Any,
+    **overrides: Unpack[GenerationSettingsDict],
 ) -> GenerationRequest:
     """The body of `POST /ai/generate` for a prompt, as NovelAI's client builds it.
 
@@ -197,7 +225,9 @@ def build_request(
         bad_words: more ban lists, under the name novelai-api's `generate` uses (so ported calls do not send
             `bad_words` as a request parameter).
         biases: more bias groups, under novelai-api's name.
-        **overrides: request parameters that replace the assembled ones (`max_length=80`, `temperature=1.0`).
+        **overrides: request parameters that replace the assembled ones (`max_length=80`, `temperature=1.0`),
+            named as in the spec's `AiGenerateParameters` (`nai_client.typed_dicts.GenerationSettingsDict`, which
+            mypy checks them against).
 
     Returns:
         The body, a dict, with `.host`, `.url`, `.model` and `.input_tokens`.
@@ -208,7 +238,10 @@ def build_request(
             malformed.
         TokenEncodingError: a prompt token does not fit the model's token format.
         ConfigurationError: `max_context` names a tier the model has no context size for, or leaves no room.
+        UnknownSettingError: an override the spec does not know (the message names the nearest known one).
     """
+    if overrides:
+        check_settings(overrides)
     text_model = get_model(model)
     official = preset is None or isinstance(preset, str)
     if preset is None or isinstance(preset, str):

@@ -8,55 +8,66 @@ sync and async resource classes are one-line wrappers, and cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from nai_sdk._http import Call, Kind
 from nai_sdk._locks import Acquire, Pause
 
 if TYPE_CHECKING:
-    from nai_sdk._client import AsyncNovelAI, NovelAI
+    from nai_client.types import Bound
 
-__all__ = ["Acquire", "AsyncResource", "AsyncRunner", "Body", "Call", "Flow", "Kind", "Pause", "Resource", "SyncRunner"]
+    from nai_sdk._client import AsyncNovelAI, NovelAI
+    from nai_sdk._config import Host
+
+__all__ = [
+    "Acquire",
+    "AsyncResource",
+    "Call",
+    "Flow",
+    "Kind",
+    "Pause",
+    "Progress",
+    "Resource",
+    "Step",
+    "call",
+    "call_content",
+]
 
 T = TypeVar("T")
 
-#: A resource method's logic: yields calls (or `Acquire`, `Pause`), receives their results, returns the method's value.
-Flow: TypeAlias = Generator[Call | Acquire | Pause, Any, T]
+#: One step of a flow: a request, or a request to its runner (acquire a lock, wait).
+Step: TypeAlias = Call | Acquire | Pause
+
+#: A resource method's logic: yields steps, receives their results, returns the method's value.
+Flow: TypeAlias = Generator[Step, Any, T]
 
 
-class Body:
-    """A JSON request body handed to a generated `_get_kwargs` in place of its model.
+def call(
+    bound: Bound[T], *, host: Host = "api", kind: Kind = Kind.IDEMPOTENT, auth: bool = True
+) -> Generator[Step, Any, T]:
+    """Send one generated operation and return its parsed 2xx answer, typed as the operation's model.
 
-    The generated code only calls `body.to_dict()`; passing the dict this way skips a `from_dict`/`to_dict` round
-    trip per request and never rejects a value that NovelAI accepts but the spec's enums do not list yet (a new
-    model name).
+    `bound` is `<module>.operation.bind(...)`, whose arguments mypy checks against the operation's parameters; the
+    runner sends it (retries, re-login, typed errors) and parses the answer with the operation's own parser.
+
+    Example:
+        >>> answer = yield from call(get_keystore.operation.bind())  # doctest: +SKIP
+        >>> answer.keystore  # GetKeystoreResponse.keystore: a rename in the spec fails type checking here
     """
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = dict(data)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object to send."""
-        return self._data
-
-    def __repr__(self) -> str:
-        # Bodies can hold access keys (login, change of access key): never show them.
-        return f"Body(<{len(self._data)} fields>)"
+    result = yield Call(bound.operation, bound.kwargs, host=host, kind=kind, auth=auth, args=bound.args)
+    # The one cast: the runner sends back what bound.operation.parse returned, which is a T.
+    return cast(T, result)
 
 
-class SyncRunner(Protocol):
-    """Runs flows to completion (implemented by `NovelAI`)."""
-
-    def _run(self, flow: Flow[T]) -> T: ...
-
-
-class AsyncRunner(Protocol):
-    """Runs flows to completion asynchronously (implemented by `AsyncNovelAI`)."""
-
-    async def _run(self, flow: Flow[T]) -> T: ...
+def call_content(
+    bound: Bound[Any], *, host: Host = "api", kind: Kind = Kind.IDEMPOTENT, auth: bool = True
+) -> Generator[Step, Any, bytes]:
+    """Send one generated operation and return the raw bytes of its 2xx answer (images, audio, ZIP archives)."""
+    result = yield Call(
+        bound.operation, bound.kwargs, host=host, kind=kind, auth=auth, result="content", args=bound.args
+    )
+    return cast(bytes, result)
 
 
 class Resource:
@@ -77,4 +88,5 @@ class AsyncResource:
         self._client = client
 
 
+#: `progress(object_type, done_so_far, total_or_None)`, called after every page of a download or a backup.
 Progress: TypeAlias = Callable[[str, int, int | None], None]

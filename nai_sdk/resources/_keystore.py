@@ -30,6 +30,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nai_client.api.objects import get_objects
+from nai_client.api.user import get_keystore, set_keystore
+from nai_client.models import GetKeystoreResponse, ObjectsResponse, UpdateKeystoreRequest
+from nai_client.types import UNSET
+
 from nai_sdk import _constants as c
 from nai_sdk._locks import Acquire, FairSemaphore, Pause
 from nai_sdk.errors import (
@@ -41,9 +46,9 @@ from nai_sdk.errors import (
     InternalServerError,
     KeystoreFormatError,
     ObjectFormatError,
+    UnexpectedAnswerError,
 )
-from nai_sdk.resources._base import Body, Call, Flow
-from nai_sdk.resources._ops import op
+from nai_sdk.resources._base import Flow, call
 
 if TYPE_CHECKING:
     from nai_sdk.keystore import Keystore
@@ -151,24 +156,30 @@ def account_tag(encryption_key: bytes) -> str:
     return hashlib.blake2b(encryption_key, digest_size=8, person=b"nai-sdk-journal").hexdigest()
 
 
-def objects_page(answer: Any, object_type: str) -> list[Any]:
-    """The `objects` list of a `GET /user/objects/{type}` answer.
+def objects_page(answer: ObjectsResponse, object_type: str) -> list[Any]:
+    """The objects of one page of `GET /user/objects/{type}`, each still to be checked on its own.
 
     Raises:
-        ObjectFormatError: the answer is not `{"objects": [...]}`: a broken answer is never taken for an empty one.
+        ObjectFormatError: `objects` is not a list: a broken answer is never taken for an empty one.
     """
-    page = answer.get("objects") if isinstance(answer, dict) else None
+    page = answer.objects
     if not isinstance(page, list):
         raise ObjectFormatError(
-            f"the listing of {object_type} is not {{'objects': [...]}} (got {type(answer).__name__}); "
+            f"the listing of {object_type} is not {{'objects': [...]}} (objects is {type(page).__name__}); "
             "refusing to take it for an empty listing"
         )
     return page
 
 
-def _change_index(answer: Mapping[str, Any]) -> int | float | None:
-    value = answer.get("changeIndex")
-    if value is None:
+def list_page(object_type: str, offset: int, limit: int, order: str = "asc") -> Flow[list[Any]]:
+    """One page of `GET /user/objects/{type}`: the raw envelopes, in the order asked for."""
+    answer = yield from call(get_objects.operation.bind(object_type, offset=offset, limit=limit, order=order))
+    return objects_page(answer, object_type)
+
+
+def _change_index(answer: GetKeystoreResponse) -> float | None:
+    value: object = answer.change_index
+    if value is UNSET or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise KeystoreFormatError(f"the keystore changeIndex must be a finite number, not {value!r:.40}")
@@ -177,40 +188,36 @@ def _change_index(answer: Mapping[str, Any]) -> int | float | None:
 
 def _has_encrypted_objects() -> Flow[bool]:
     for object_type in c.ENCRYPTED_OBJECT_TYPES:
-        answer = yield Call(
-            op("GET", "/user/objects/{type}"),
-            {"type_": object_type, "offset": 0, "limit": 1, "order": "asc"},
-            result="json",
-        )
-        if objects_page(answer, object_type):
+        if (yield from list_page(object_type, 0, 1)):
             return True
     return False
 
 
-def _read_server(key: bytes) -> Flow[tuple[Keystore, Any, int | float | None, bool]]:
-    """`GET /user/keystore`, strictly: (keystore, the answer as sent, its changeIndex, whether it was usable).
+def _read_server(key: bytes) -> Flow[tuple[Keystore, dict[str, Any], float | None, bool]]:
+    """`GET /user/keystore`, strictly: (keystore, the answer as read, its changeIndex, whether it was usable).
 
     An answer that is absent or does not open gives an empty keystore, but only after the listings proved that the
     account holds no encrypted object; otherwise its error is raised.
     """
     from nai_sdk.keystore import Keystore
 
-    answer = yield Call(op("GET", "/user/keystore"), result="json")
+    answer: GetKeystoreResponse | None = None
     problem: Exception
-    if not isinstance(answer, dict):
-        problem = KeystoreFormatError(f"the keystore answer is a {type(answer).__name__}, not a JSON object")
-    elif "keystore" not in answer:
-        problem = KeystoreFormatError("the keystore answer has no 'keystore' field")
-    else:
+    try:
+        answer = yield from call(get_keystore.operation.bind())
+    except UnexpectedAnswerError as exc:
+        # Not the shape the spec gives ({} or [] or ""): refused below unless the account is provably new.
+        problem = KeystoreFormatError(f"the keystore answer is malformed ({exc})")
+    if answer is not None:
         change_index = _change_index(answer)
-        field = answer["keystore"]
+        field: object = answer.keystore
         if field is None or field == "":
             problem = KeystoreFormatError("the account has no keystore (null or empty)")
         elif not isinstance(field, str):
             problem = KeystoreFormatError(f"the keystore field is a {type(field).__name__}, not a str")
         else:
             try:
-                return Keystore.decrypt(field, key), answer, change_index, True
+                return Keystore.decrypt(field, key), answer.to_dict(), change_index, True
             except (KeystoreFormatError, CompressionError, DecryptionError) as exc:
                 problem = exc
     if (yield from _has_encrypted_objects()):
@@ -220,8 +227,9 @@ def _read_server(key: bytes) -> Flow[tuple[Keystore, Any, int | float | None, bo
             f"refusing the keystore answer ({problem}): the account holds encrypted objects, so this is not a new "
             "account, and writing a new keystore would make them unreadable. Nothing was written."
         ) from problem
-    change_index = _change_index(answer) if isinstance(answer, dict) else None
-    return Keystore.empty(), answer, change_index, False
+    if answer is None:
+        return Keystore.empty(), {"unreadable": str(problem)}, None, False
+    return Keystore.empty(), answer.to_dict(), _change_index(answer), False
 
 
 def _load_locked(state: KeystoreState, key: bytes) -> Flow[Keystore]:
@@ -269,11 +277,9 @@ def save_locked(state: KeystoreState, key: bytes) -> Flow[None]:
         if state.journal is not None:
             state.journal.record(account_tag(key), answer)
         text, count = cached.seal(key)
-        body: dict[str, Any] = {"keystore": text}
-        if change_index is not None:
-            body["changeIndex"] = change_index
+        body = UpdateKeystoreRequest(keystore=text, change_index=UNSET if change_index is None else change_index)
         try:
-            yield Call(op("PUT", "/user/keystore"), {"body": Body(body)}, result="none")
+            yield from call(set_keystore.operation.bind(body=body))
         except (ConflictError, APIConnectionError, InternalServerError):
             # 409: another device wrote since the read. A lost answer: the write may or may not have been made.
             # Either way the next round's read tells, and the merge makes writing again safe.
@@ -323,10 +329,8 @@ def reencrypt_flow(state: KeystoreState, old_key: bytes, new_key: bytes, change:
         if state.journal is not None:
             state.journal.record(account_tag(old_key), answer)
         text, count = cached.seal(new_key)
-        body: dict[str, Any] = {"keystore": text}
-        if change_index is not None:
-            body["changeIndex"] = change_index
-        yield Call(op("PUT", "/user/keystore"), {"body": Body(body)}, result="none")
+        body = UpdateKeystoreRequest(keystore=text, change_index=UNSET if change_index is None else change_index)
+        yield from call(set_keystore.operation.bind(body=body))
         cached.mark_saved(text, new_key, count)
     finally:
         state.semaphore.release()

@@ -1,7 +1,7 @@
 """The account: information, subscription, settings, tokens, access key, deletion and recovery (`nai.account`).
 
-Answers whose every field is required come back as the generated models (`nai_client.models`), which are typed
-attrs classes without `UNSET`; the rest as plain values.
+Answers come back as the generated models (`nai_client.models`): typed attrs classes, checked by mypy against the
+spec. Request bodies are built from the generated models too.
 """
 
 from __future__ import annotations
@@ -9,64 +9,87 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nai_client.api.subscription import get_subscription
+from nai_client.api.user import (
+    change_access_key,
+    confirm_account_deletion,
+    create_persistent_token,
+    get_account_information,
+    get_client_settings,
+    get_gift_keys,
+    get_priority,
+    get_user_data,
+    recover_account,
+    request_account_deletion,
+    request_account_recovery,
+    set_client_settings,
+)
+from nai_client.models import (
+    ChangeAccessKeyRequest,
+    ClientSettings,
+    CreatePersistentTokenInput,
+    DeletionFinishRequest,
+    DeletionStartRequest,
+    RecoveryFinishRequest,
+    RecoveryStartRequest,
+)
 
 from nai_sdk.errors import ConfigurationError
-from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
-from nai_sdk.resources._ops import op
+from nai_sdk.resources._base import AsyncResource, Call, Flow, Kind, Resource, call
 
 if TYPE_CHECKING:
     from nai_client.models import (
         AccountInformationResponse,
+        GiftKeysResponseGiftKeysItem,
         PriorityResponse,
         SubscriptionResponse,
         UserAccountDataResponse,
     )
+    from nai_client.types import Operation
 
     from nai_sdk._client import _Credentials
 
 __all__ = ["Account", "AsyncAccount"]
 
+T = TypeVar("T")
+
 
 @functools.cache
-def _get_call(path: str) -> Call:
+def _get_call(operation: Operation[[], Any]) -> Call:
     # Calls are frozen: one per route serves every request (they are made per request in the hot GET paths).
-    return Call(op("GET", path))
+    return Call(operation)
 
 
-def _get(path: str) -> Flow[Any]:
-    return (yield _get_call(path))
+def _get(operation: Operation[[], T]) -> Flow[T]:
+    """A GET without parameters, typed as its operation's model."""
+    result: T = yield _get_call(operation)
+    return result
 
 
-def _gift_keys_flow() -> Flow[list[dict[str, Any]]]:
-    answer = yield Call(op("GET", "/user/giftkeys"), result="json")
-    keys = answer.get("giftKeys", []) if isinstance(answer, dict) else []
-    return [dict(key) for key in keys if isinstance(key, dict)]
+def _gift_keys_flow() -> Flow[list[GiftKeysResponseGiftKeysItem]]:
+    answer = yield from call(get_gift_keys.operation.bind())
+    return answer.gift_keys
 
 
-def _client_settings_flow() -> Flow[Any]:
-    # The settings are a JSON text chosen by NovelAI's web client; the spec leaves the body untyped.
-    return (yield Call(op("GET", "/user/clientsettings"), result="json"))
+def _client_settings_flow() -> Flow[dict[str, Any]]:
+    # The settings are a JSON object chosen by NovelAI's web client: the spec types it as any object.
+    answer = yield from call(get_client_settings.operation.bind())
+    return answer.to_dict()
 
 
 def _set_client_settings_flow(settings: Mapping[str, Any] | str) -> Flow[None]:
     value = json.loads(settings) if isinstance(settings, str) else settings
-    yield Call(op("PUT", "/user/clientsettings"), {"body": Body(value)}, result="none")
+    if not isinstance(value, Mapping):
+        raise ConfigurationError("client settings must be a JSON object")
+    yield from call(set_client_settings.operation.bind(body=ClientSettings.from_dict(value)))
 
 
 def _persistent_token_flow(overwrite: bool) -> Flow[str | None]:
-    answer = yield Call(
-        op("POST", "/user/create-persistent-token"),
-        {"body": Body({"overwrite": overwrite})},
-        kind=Kind.UNSAFE,
-        result="json",
-    )
-    token = answer.get("token") if isinstance(answer, dict) else None
-    return token if isinstance(token, str) else None
-
-
-def _post(path: str, body: Mapping[str, Any], *, auth: bool = True) -> Flow[None]:
-    yield Call(op("POST", path), {"body": Body(body)}, kind=Kind.UNSAFE, auth=auth, result="none")
+    body = CreatePersistentTokenInput(overwrite=overwrite)
+    answer = yield from call(create_persistent_token.operation.bind(body=body), kind=Kind.UNSAFE)
+    return answer.token
 
 
 def _change_access_key_flow(credentials: _Credentials, email: str, password: str) -> Flow[None]:
@@ -80,17 +103,11 @@ def _change_access_key_flow(credentials: _Credentials, email: str, password: str
     new_encryption = crypto.encryption_key(email, password)
 
     def change() -> Flow[None]:
-        login = yield Call(
-            op("POST", "/user/change-access-key"),
-            {"body": Body({"currentAccessKey": current_key, "newAccessKey": new_key, "newEmail": email})},
-            kind=Kind.UNSAFE,
-            result="json",
-        )
-        token = login.get("accessToken") if isinstance(login, dict) else None
+        body = ChangeAccessKeyRequest(current_access_key=current_key, new_access_key=new_key, new_email=email)
+        login = yield from call(change_access_key.operation.bind(body=body), kind=Kind.UNSAFE)
         credentials.access_key = new_key
         credentials.encryption_key = new_encryption
-        if isinstance(token, str):
-            credentials.authorization = "Bearer " + token
+        credentials.authorization = "Bearer " + login.access_token
 
     # The keystore is encrypted under a key derived from the password: it is read (strictly) with the old key
     # before the change and written back under the new one after it, all under the keystore lock.
@@ -100,23 +117,26 @@ def _change_access_key_flow(credentials: _Credentials, email: str, password: str
 def _recover_flow(recovery_token: str, email: str, password: str, delete_content: bool) -> Flow[str]:
     from nai_sdk import crypto
 
-    answer = yield Call(
-        op("POST", "/user/recovery/recover"),
-        {
-            "body": Body(
-                {
-                    "recoveryToken": recovery_token,
-                    "newAccessKey": crypto.access_key(email, password),
-                    "deleteContent": delete_content,
-                }
-            )
-        },
-        kind=Kind.UNSAFE,
-        auth=False,
-        result="json",
+    body = RecoveryFinishRequest(
+        recovery_token=recovery_token, new_access_key=crypto.access_key(email, password), delete_content=delete_content
     )
-    token: str = answer["accessToken"]
-    return token
+    answer = yield from call(recover_account.operation.bind(body=body), kind=Kind.UNSAFE, auth=False)
+    return answer.access_token
+
+
+def _request_deletion_flow(email: str) -> Flow[None]:
+    body = DeletionStartRequest(email=email)
+    yield from call(request_account_deletion.operation.bind(body=body), kind=Kind.UNSAFE)
+
+
+def _delete_flow(deletion_token: str) -> Flow[None]:
+    body = DeletionFinishRequest(deletion_token=deletion_token)
+    yield from call(confirm_account_deletion.operation.bind(body=body), kind=Kind.UNSAFE)
+
+
+def _request_recovery_flow(email: str) -> Flow[None]:
+    body = RecoveryStartRequest(email=email)
+    yield from call(request_account_recovery.operation.bind(body=body), kind=Kind.UNSAFE, auth=False)
 
 
 class Account(Resource):
@@ -124,29 +144,25 @@ class Account(Resource):
 
     def information(self) -> AccountInformationResponse:
         """E-mail verification, trial and ban status, creation date."""
-        result: AccountInformationResponse = self._client._run(_get("/user/information"))
-        return result
+        return self._client._run(_get(get_account_information.operation))
 
     def data(self) -> UserAccountDataResponse:
         """Priority, subscription, keystore field, settings and information in one request."""
-        result: UserAccountDataResponse = self._client._run(_get("/user/data"))
-        return result
+        return self._client._run(_get(get_user_data.operation))
 
     def priority(self) -> PriorityResponse:
         """Priority actions left and the next refill."""
-        result: PriorityResponse = self._client._run(_get("/user/priority"))
-        return result
+        return self._client._run(_get(get_priority.operation))
 
     def subscription(self) -> SubscriptionResponse:
         """The subscription tier, expiry, perks and training steps left."""
-        result: SubscriptionResponse = self._client._run(_get("/user/subscription"))
-        return result
+        return self._client._run(_get(get_subscription.operation))
 
-    def gift_keys(self) -> list[dict[str, Any]]:
+    def gift_keys(self) -> list[GiftKeysResponseGiftKeysItem]:
         """The gift keys the account bought."""
         return self._client._run(_gift_keys_flow())
 
-    def client_settings(self) -> Any:
+    def client_settings(self) -> dict[str, Any]:
         """The web client's settings (decoded JSON)."""
         return self._client._run(_client_settings_flow())
 
@@ -171,15 +187,15 @@ class Account(Resource):
 
     def request_deletion(self, email: str) -> None:
         """Asks NovelAI to e-mail a deletion token (step 1 of deleting the account)."""
-        self._client._run(_post("/user/deletion/request", {"email": email}))
+        self._client._run(_request_deletion_flow(email))
 
     def delete(self, deletion_token: str) -> None:
         """Deletes the account with the token from the e-mail (step 2). This cannot be undone."""
-        self._client._run(_post("/user/deletion/delete", {"deletionToken": deletion_token}))
+        self._client._run(_delete_flow(deletion_token))
 
     def request_recovery(self, email: str) -> None:
         """Asks NovelAI to e-mail a recovery token (step 1 of recovering an account with a lost password)."""
-        self._client._run(_post("/user/recovery/request", {"email": email}, auth=False))
+        self._client._run(_request_recovery_flow(email))
 
     def recover(self, recovery_token: str, email: str, password: str, *, delete_content: bool = False) -> str:
         """Sets a new password with the recovery token (step 2).
@@ -198,29 +214,25 @@ class AsyncAccount(AsyncResource):
 
     async def information(self) -> AccountInformationResponse:
         """E-mail verification, trial and ban status, creation date."""
-        result: AccountInformationResponse = await self._client._run(_get("/user/information"))
-        return result
+        return await self._client._run(_get(get_account_information.operation))
 
     async def data(self) -> UserAccountDataResponse:
         """Priority, subscription, keystore field, settings and information in one request."""
-        result: UserAccountDataResponse = await self._client._run(_get("/user/data"))
-        return result
+        return await self._client._run(_get(get_user_data.operation))
 
     async def priority(self) -> PriorityResponse:
         """Priority actions left and the next refill."""
-        result: PriorityResponse = await self._client._run(_get("/user/priority"))
-        return result
+        return await self._client._run(_get(get_priority.operation))
 
     async def subscription(self) -> SubscriptionResponse:
         """The subscription tier, expiry, perks and training steps left."""
-        result: SubscriptionResponse = await self._client._run(_get("/user/subscription"))
-        return result
+        return await self._client._run(_get(get_subscription.operation))
 
-    async def gift_keys(self) -> list[dict[str, Any]]:
+    async def gift_keys(self) -> list[GiftKeysResponseGiftKeysItem]:
         """The gift keys the account bought."""
         return await self._client._run(_gift_keys_flow())
 
-    async def client_settings(self) -> Any:
+    async def client_settings(self) -> dict[str, Any]:
         """The web client's settings (decoded JSON)."""
         return await self._client._run(_client_settings_flow())
 
@@ -238,15 +250,15 @@ class AsyncAccount(AsyncResource):
 
     async def request_deletion(self, email: str) -> None:
         """Asks NovelAI to e-mail a deletion token."""
-        await self._client._run(_post("/user/deletion/request", {"email": email}))
+        await self._client._run(_request_deletion_flow(email))
 
     async def delete(self, deletion_token: str) -> None:
         """Deletes the account with the token from the e-mail. This cannot be undone."""
-        await self._client._run(_post("/user/deletion/delete", {"deletionToken": deletion_token}))
+        await self._client._run(_delete_flow(deletion_token))
 
     async def request_recovery(self, email: str) -> None:
         """Asks NovelAI to e-mail a recovery token."""
-        await self._client._run(_post("/user/recovery/request", {"email": email}, auth=False))
+        await self._client._run(_request_recovery_flow(email))
 
     async def recover(self, recovery_token: str, email: str, password: str, *, delete_content: bool = False) -> str:
         """Sets a new password with the recovery token (see `Account.recover`)."""

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 import attrs
 import httpx
+from nai_client.api.ai import generate, generate_stream
+from nai_client.models import AiGenerateParameters, AiGenerateRequest, AiGenerateStreamableResponse
+from nai_client.types import Unset
 
 from nai_sdk import _constants as c
 from nai_sdk._http import stream_error
 from nai_sdk._json import loads_answer
 from nai_sdk._sse import ServerSentEvent, SSEDecoder
 from nai_sdk.errors import APIError, FormatError, StreamError, TokenEncodingError
-from nai_sdk.resources._base import AsyncResource, Body, Call, Flow, Kind, Resource
-from nai_sdk.resources._ops import op
+from nai_sdk.resources._base import AsyncResource, Call, Flow, Kind, Resource, call
 from nai_sdk.tokenizers._b64 import b64_to_tokens
 
 if TYPE_CHECKING:
+    from nai_client.typed_dicts import GenerationSettingsDict
+
     from nai_sdk.models import TextModel
     from nai_sdk.presets import BanList, BiasGroup, GenerationRequest, GlobalSettings, Preset
 
@@ -96,7 +100,7 @@ def _request(
     stop_sequences: Iterable[str | Sequence[int]] | None,
     prefix: str | None,
     max_context: int | str | None,
-    parameters: Mapping[str, Any],
+    parameters: GenerationSettingsDict,
 ) -> GenerationRequest:
     from nai_sdk.presets import build_request
 
@@ -120,20 +124,26 @@ def _decode(model: TextModel, tokens: Sequence[int]) -> str:
     return get_tokenizer(model.id).decode(list(tokens))
 
 
-def _generate_flow(request: GenerationRequest) -> Flow[GenerationResult]:
-    # The text host answers 200 and the API host 201 (the spec only knows 201): read the JSON either way.
-    answer = yield Call(
-        op("POST", "/ai/generate"),
-        {"body": Body(request)},
-        host=request.model.host,
-        kind=Kind.GENERATION,
-        result="json",
+def _body(request: GenerationRequest) -> AiGenerateRequest:
+    """The generated model of a request's body (`build_request` assembled it as the JSON the spec describes)."""
+    return AiGenerateRequest(
+        input_=request["input"],
+        model=request["model"],
+        parameters=AiGenerateParameters.from_dict(request["parameters"]),
     )
-    if not isinstance(answer, dict) or not isinstance(answer.get("output"), str):
-        error = answer.get("error") if isinstance(answer, dict) else None
-        raise APIError(f"the generation failed: {error}" if error else "the generation answer has no output")
-    tokens = tuple(b64_to_tokens(answer["output"], request.model))
-    logprobs = answer.get("logprobs")
+
+
+def _generate_flow(request: GenerationRequest) -> Flow[GenerationResult]:
+    # The text host answers 200 and the API host 201: the spec declares both (spec/overlays/10-defects.yaml).
+    answer = yield from call(
+        generate.operation.bind(body=_body(request)), host=request.model.host, kind=Kind.GENERATION
+    )
+    output: object = answer.output
+    if not isinstance(output, str):
+        error: object = answer.error
+        raise APIError(f"the generation failed: {error}" if isinstance(error, str) else "the answer has no output")
+    tokens = tuple(b64_to_tokens(output, request.model))
+    logprobs = None if isinstance(answer.logprobs, Unset) else answer.logprobs
     return GenerationResult(
         tokens=tokens,
         logprobs=logprobs if isinstance(logprobs, list) else None,
@@ -163,9 +173,8 @@ def _assembler(client: Any, request: GenerationRequest) -> _Assembler:
 
 
 def _stream_call(request: GenerationRequest) -> Call:
-    return Call(
-        op("POST", "/ai/generate-stream"), {"body": Body(request)}, host=request.model.host, kind=Kind.GENERATION
-    )
+    bound = generate_stream.operation.bind(body=_body(request))
+    return Call(bound.operation, bound.kwargs, host=request.model.host, kind=Kind.GENERATION)
 
 
 class _Assembler:
@@ -214,20 +223,26 @@ class _Assembler:
         if event.event == "error" or (isinstance(data, dict) and "error" in data and "token" not in data):
             message = data.get("error") or data.get("message") if isinstance(data, dict) else event.data
             raise StreamError(f"the server ended the stream with an error: {_shorten(message)}")
-        if not isinstance(data, dict) or not isinstance(data.get("token"), str):
+        if not isinstance(data, dict):
+            raise StreamError(f"malformed stream event {_shorten(event.event)!r}")
+        # The generated model reads the event's fields (a renamed field in the spec fails type checking here);
+        # their values are checked below, as the server's word is not trusted.
+        parsed = AiGenerateStreamableResponse.from_dict(data)
+        token: object = parsed.token
+        if not isinstance(token, str):
             raise StreamError(f"malformed stream event {_shorten(event.event)!r}")
         try:
-            tokens = b64_to_tokens(data["token"], self.request.model.token_width)
+            tokens = b64_to_tokens(token, self.request.model.token_width)
         except TokenEncodingError as exc:
             raise StreamError(f"malformed stream event {_shorten(event.event)!r}: {exc}") from exc
         self.tokens.extend(tokens)
-        final = bool(data.get("final"))
-        logprobs = data.get("logprobs")
+        final = parsed.final is True
+        logprobs = None if isinstance(parsed.logprobs, Unset) else parsed.logprobs
         if logprobs is not None:
             self.logprobs.append(logprobs)
         piece = self._new_text(final)
         self.finished = final
-        ptr = data.get("ptr")
+        ptr: object = parsed.ptr
         return StreamPiece(
             text=piece,
             tokens=tuple(tokens),
@@ -388,7 +403,7 @@ class Text(Resource):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Any,
+        **parameters: Unpack[GenerationSettingsDict],
     ) -> GenerationResult:
         """Generates a continuation of `prompt`.
 
@@ -402,7 +417,9 @@ class Text(Resource):
             stop_sequences: sequences that end the generation.
             prefix: the AI module.
             max_context: the most prompt tokens to send, or a tier name.
-            **parameters: request parameters that override the preset (`max_length=80`, `num_logprobs=5`).
+            **parameters: request parameters that override the preset (`max_length=80`, `num_logprobs=5`), named
+                as in the spec (`nai_client.typed_dicts.GenerationSettingsDict`: mypy checks them). An unknown name
+                is an `UnknownSettingError`, raised before anything is sent.
 
         Returns:
             The text, tokens and log-probabilities.
@@ -437,7 +454,7 @@ class Text(Resource):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Any,
+        **parameters: Unpack[GenerationSettingsDict],
     ) -> TextStream:
         """Generates like `generate`, yielding pieces as the server sends them.
 
@@ -479,7 +496,7 @@ class AsyncText(AsyncResource):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Any,
+        **parameters: Unpack[GenerationSettingsDict],
     ) -> GenerationResult:
         """Generates a continuation of `prompt` (see `Text.generate`)."""
         request = _request(
@@ -508,7 +525,7 @@ class AsyncText(AsyncResource):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Any,
+        **parameters: Unpack[GenerationSettingsDict],
     ) -> AsyncTextStream:
         """Generates, yielding pieces as they arrive (see `Text.stream`); use `async for`."""
         request = _request(

@@ -42,7 +42,6 @@ from .client_settings import ClientSettings
 from .completion_choice import CompletionChoice
 from .completion_request import CompletionRequest
 from .completion_response import CompletionResponse
-from .create_object_response_200 import CreateObjectResponse200
 from .create_persistent_token_input import CreatePersistentTokenInput
 from .create_persistent_token_response import CreatePersistentTokenResponse
 from .create_user_request import CreateUserRequest
@@ -118,7 +117,6 @@ __all__ = (
     "CompletionChoice",
     "CompletionRequest",
     "CompletionResponse",
-    "CreateObjectResponse200",
     "CreatePersistentTokenInput",
     "CreatePersistentTokenResponse",
     "CreateUserRequest",

@@ -72,6 +72,13 @@ class AiGenerateParameters:
         top_g (float | Unset):
         mirostat_tau (float | Unset):
         mirostat_lr (float | Unset):
+        min_p (float | Unset): Min-P sampling threshold (Erato presets).
+        math1_temp (float | Unset): Unified sampler temperature term (Erato presets).
+        math1_quad (float | Unset): Unified sampler quadratic term (Erato presets).
+        math1_quad_entropy_scale (float | Unset): Unified sampler entropy scale (Erato presets).
+        bracket_ban (bool | Unset): Whether bracket tokens are banned (the web client's global setting; the ids go in
+            bad_words_ids).
+        return_full_text (bool | Unset): Whether the answer repeats the prompt (the web client always sends false).
     """
 
     stop_sequences: list[list[int]] | Unset = UNSET
@@ -123,6 +130,12 @@ class AiGenerateParameters:
     top_g: float | Unset = UNSET
     mirostat_tau: float | Unset = UNSET
     mirostat_lr: float | Unset = UNSET
+    min_p: float | Unset = UNSET
+    math1_temp: float | Unset = UNSET
+    math1_quad: float | Unset = UNSET
+    math1_quad_entropy_scale: float | Unset = UNSET
+    bracket_ban: bool | Unset = UNSET
+    return_full_text: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,6 +270,18 @@ class AiGenerateParameters:
 
         mirostat_lr = self.mirostat_lr
 
+        min_p = self.min_p
+
+        math1_temp = self.math1_temp
+
+        math1_quad = self.math1_quad
+
+        math1_quad_entropy_scale = self.math1_quad_entropy_scale
+
+        bracket_ban = self.bracket_ban
+
+        return_full_text = self.return_full_text
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -358,6 +383,18 @@ class AiGenerateParameters:
             field_dict["mirostat_tau"] = mirostat_tau
         if mirostat_lr is not UNSET:
             field_dict["mirostat_lr"] = mirostat_lr
+        if min_p is not UNSET:
+            field_dict["min_p"] = min_p
+        if math1_temp is not UNSET:
+            field_dict["math1_temp"] = math1_temp
+        if math1_quad is not UNSET:
+            field_dict["math1_quad"] = math1_quad
+        if math1_quad_entropy_scale is not UNSET:
+            field_dict["math1_quad_entropy_scale"] = math1_quad_entropy_scale
+        if bracket_ban is not UNSET:
+            field_dict["bracket_ban"] = bracket_ban
+        if return_full_text is not UNSET:
+            field_dict["return_full_text"] = return_full_text
 
         return field_dict
 
@@ -499,6 +536,18 @@ class AiGenerateParameters:
 
         mirostat_lr = d.pop("mirostat_lr", UNSET)
 
+        min_p = d.pop("min_p", UNSET)
+
+        math1_temp = d.pop("math1_temp", UNSET)
+
+        math1_quad = d.pop("math1_quad", UNSET)
+
+        math1_quad_entropy_scale = d.pop("math1_quad_entropy_scale", UNSET)
+
+        bracket_ban = d.pop("bracket_ban", UNSET)
+
+        return_full_text = d.pop("return_full_text", UNSET)
+
         ai_generate_parameters = cls(
             stop_sequences=stop_sequences,
             bad_words_ids=bad_words_ids,
@@ -549,6 +598,12 @@ class AiGenerateParameters:
             top_g=top_g,
             mirostat_tau=mirostat_tau,
             mirostat_lr=mirostat_lr,
+            min_p=min_p,
+            math1_temp=math1_temp,
+            math1_quad=math1_quad,
+            math1_quad_entropy_scale=math1_quad_entropy_scale,
+            bracket_ban=bracket_ban,
+            return_full_text=return_full_text,
         )
 
         ai_generate_parameters.additional_properties = d

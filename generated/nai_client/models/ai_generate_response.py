@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,16 +19,22 @@ class AiGenerateResponse:
     Attributes:
         output (str | Unset): Output from the text generation model, if defined
         error (str | Unset): Error from the generation node, if defined
+        logprobs (list[Any] | Unset): Log-probabilities of the candidate tokens, when num_logprobs was asked for.
     """
 
     output: str | Unset = UNSET
     error: str | Unset = UNSET
+    logprobs: list[Any] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         output = self.output
 
         error = self.error
+
+        logprobs: list[Any] | Unset = UNSET
+        if not isinstance(self.logprobs, Unset):
+            logprobs = self.logprobs
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -37,6 +43,8 @@ class AiGenerateResponse:
             field_dict["output"] = output
         if error is not UNSET:
             field_dict["error"] = error
+        if logprobs is not UNSET:
+            field_dict["logprobs"] = logprobs
 
         return field_dict
 
@@ -47,9 +55,12 @@ class AiGenerateResponse:
 
         error = d.pop("error", UNSET)
 
+        logprobs = cast(list[Any], d.pop("logprobs", UNSET))
+
         ai_generate_response = cls(
             output=output,
             error=error,
+            logprobs=logprobs,
         )
 
         ai_generate_response.additional_properties = d

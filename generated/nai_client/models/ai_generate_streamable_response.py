@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -21,12 +21,14 @@ class AiGenerateStreamableResponse:
         token (str | Unset): Generated token
         final (bool | Unset): Set to true if the token is final and the generation ended
         error (str | Unset): Error from the generation node, if defined. Usually means the end of stream
+        logprobs (list[Any] | Unset): Log-probabilities of the candidate tokens, when num_logprobs was asked for.
     """
 
     ptr: float | Unset = UNSET
     token: str | Unset = UNSET
     final: bool | Unset = UNSET
     error: str | Unset = UNSET
+    logprobs: list[Any] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +39,10 @@ class AiGenerateStreamableResponse:
         final = self.final
 
         error = self.error
+
+        logprobs: list[Any] | Unset = UNSET
+        if not isinstance(self.logprobs, Unset):
+            logprobs = self.logprobs
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -49,6 +55,8 @@ class AiGenerateStreamableResponse:
             field_dict["final"] = final
         if error is not UNSET:
             field_dict["error"] = error
+        if logprobs is not UNSET:
+            field_dict["logprobs"] = logprobs
 
         return field_dict
 
@@ -63,11 +71,14 @@ class AiGenerateStreamableResponse:
 
         error = d.pop("error", UNSET)
 
+        logprobs = cast(list[Any], d.pop("logprobs", UNSET))
+
         ai_generate_streamable_response = cls(
             ptr=ptr,
             token=token,
             final=final,
             error=error,
+            logprobs=logprobs,
         )
 
         ai_generate_streamable_response.additional_properties = d

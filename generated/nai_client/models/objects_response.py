@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.user_data import UserData
-
 
 T = TypeVar("T", bound="ObjectsResponse")
 
@@ -19,17 +15,14 @@ T = TypeVar("T", bound="ObjectsResponse")
 class ObjectsResponse:
     """
     Attributes:
-        objects (list[UserData]):
+        objects (list[Any]):
     """
 
-    objects: list[UserData]
+    objects: list[Any]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        objects = []
-        for objects_item_data in self.objects:
-            objects_item = objects_item_data.to_dict()
-            objects.append(objects_item)
+        objects = self.objects
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -43,15 +36,8 @@ class ObjectsResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_data import UserData  # noqa: PLC0415
-
         d = dict(src_dict)
-        objects = []
-        _objects = d.pop("objects")
-        for objects_item_data in _objects:
-            objects_item = UserData.from_dict(objects_item_data)
-
-            objects.append(objects_item)
+        objects = cast(list[Any], d.pop("objects"))
 
         objects_response = cls(
             objects=objects,

@@ -35,6 +35,11 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> AiGenerateResponse | ApiError | None:
+    if response.status_code == 200:
+        response_200 = AiGenerateResponse.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 201:
         response_201 = AiGenerateResponse.from_dict(response.json())
 
@@ -73,6 +78,11 @@ def _parse_response(
 
 def _parse_ok(response: httpx.Response) -> AiGenerateResponse:
     """The 2xx answer, parsed; any other status raises errors.UnexpectedStatus."""
+    if response.status_code == 200:
+        response_200 = AiGenerateResponse.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 201:
         response_201 = AiGenerateResponse.from_dict(response.json())
 

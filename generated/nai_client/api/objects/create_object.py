@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.api_error import ApiError
-from ...models.create_object_response_200 import CreateObjectResponse200
+from ...models.user_data import UserData
 from ...models.user_data_input import UserDataInput
 from ...types import Operation, Response
 
@@ -36,11 +36,9 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ApiError | CreateObjectResponse200 | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ApiError | UserData | None:
     if response.status_code == 200:
-        response_200 = CreateObjectResponse200.from_dict(response.json())
+        response_200 = UserData.from_dict(response.json())
 
         return response_200
 
@@ -70,10 +68,10 @@ def _parse_response(
         return None
 
 
-def _parse_ok(response: httpx.Response) -> CreateObjectResponse200:
+def _parse_ok(response: httpx.Response) -> UserData:
     """The 2xx answer, parsed; any other status raises errors.UnexpectedStatus."""
     if response.status_code == 200:
-        response_200 = CreateObjectResponse200.from_dict(response.json())
+        response_200 = UserData.from_dict(response.json())
 
         return response_200
 
@@ -88,9 +86,7 @@ operation: Final = Operation(
 )
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ApiError | CreateObjectResponse200]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ApiError | UserData]:
     try:
         parsed = _parse_response(client=client, response=response)
     except (ValueError, KeyError, TypeError):
@@ -111,7 +107,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: UserDataInput,
-) -> Response[ApiError | CreateObjectResponse200]:
+) -> Response[ApiError | UserData]:
     """
     Args:
         type_ (str):
@@ -122,7 +118,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ApiError | CreateObjectResponse200]
+        Response[ApiError | UserData]
     """
 
     kwargs = _get_kwargs(
@@ -142,7 +138,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: UserDataInput,
-) -> ApiError | CreateObjectResponse200 | None:
+) -> ApiError | UserData | None:
     """
     Args:
         type_ (str):
@@ -153,7 +149,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ApiError | CreateObjectResponse200
+        ApiError | UserData
     """
 
     return sync_detailed(
@@ -168,7 +164,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: UserDataInput,
-) -> Response[ApiError | CreateObjectResponse200]:
+) -> Response[ApiError | UserData]:
     """
     Args:
         type_ (str):
@@ -179,7 +175,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ApiError | CreateObjectResponse200]
+        Response[ApiError | UserData]
     """
 
     kwargs = _get_kwargs(
@@ -197,7 +193,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: UserDataInput,
-) -> ApiError | CreateObjectResponse200 | None:
+) -> ApiError | UserData | None:
     """
     Args:
         type_ (str):
@@ -208,7 +204,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ApiError | CreateObjectResponse200
+        ApiError | UserData
     """
 
     return (
