@@ -47,6 +47,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "ClientOptions": "nai_sdk._config",
     "Backoff": "nai_sdk._config",
+    "OptionArgs": "nai_sdk._config",
     "Kind": "nai_sdk._http",
     "V3Params": "nai_sdk.images",
     "V4Params": "nai_sdk.images",
@@ -92,7 +93,7 @@ _LAZY: dict[str, str] = {
 if TYPE_CHECKING:
     from nai_sdk._aiohttp import AiohttpTransport
     from nai_sdk._client import AsyncNovelAI, NovelAI
-    from nai_sdk._config import Backoff, ClientOptions
+    from nai_sdk._config import Backoff, ClientOptions, OptionArgs
     from nai_sdk._http import Kind
     from nai_sdk.content import (
         Document,
@@ -167,6 +168,7 @@ __all__ = [
     "NovelAI",
     "NovelAIError",
     "ObjectFormatError",
+    "OptionArgs",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "Preset",

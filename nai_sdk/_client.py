@@ -19,12 +19,12 @@ import time
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
 from nai_sdk import _constants as c
-from nai_sdk._config import KEEP, Backoff, ClientOptions, Host, HttpBackend, TimeoutTypes, _Keep, resolve_backend
+from nai_sdk._config import ClientOptions, Host, HttpBackend, OptionArgs, resolve_backend
 from nai_sdk._config import resolve_options as _resolve_options
 from nai_sdk._http import AsyncHTTP, Call, Kind, SyncHTTP, make_async_transport, make_sync_transport
 from nai_sdk._locks import Acquire, Pause
@@ -188,6 +188,9 @@ class NovelAI(_BaseClient):
         token: an access token or a persistent API token (`pst-...`); default `NAI_TOKEN`.
         email: the account e-mail (with `password`); default `NAI_USERNAME`.
         password: the account password; default `NAI_PASSWORD`. Only the keys derived from it are kept.
+
+        The settings below are `nai_sdk.OptionArgs` (one list for the constructors and `with_options`):
+
         base_url: the base URL of all three hosts (a local fake server, a proxy); default `NAI_BASE_URL`.
         api_url: the main API; default `NAI_API_BASE_URL`, then https://api.novelai.net.
         text_url: the text generation host; default `NAI_TEXT_BASE_URL`, then https://text.novelai.net.
@@ -196,6 +199,10 @@ class NovelAI(_BaseClient):
         max_retries: retries after a failed attempt (see `nai_sdk._http.Kind`); default `NAI_MAX_RETRIES`, then 2.
         backoff: the waits between retries.
         headers: extra headers for every request.
+        allow_insecure_http: accept plain `http://` URLs to hosts other than loopback ones (credentials would cross
+            the network in clear); default `NAI_ALLOW_INSECURE_HTTP`, then off.
+        sse_max_line: the longest event-stream line accepted, in characters; default `NAI_SSE_MAX_LINE`.
+        sse_max_event: the largest event-stream event accepted, in characters; default `NAI_SSE_MAX_EVENT`.
         proxy: an HTTP proxy for every request (`http://user:password@host:port`). Proxy environment variables
             (`HTTPS_PROXY`...) are not read: pass `proxy=os.environ["HTTPS_PROXY"]` to use one.
         transport: an httpx transport to use instead of the default pool (a mock in tests, a custom setup); the
@@ -214,48 +221,20 @@ class NovelAI(_BaseClient):
         token: str | None = None,
         email: str | None = None,
         password: str | None = None,
-        base_url: str | None = None,
-        api_url: str | None = None,
-        text_url: str | None = None,
-        image_url: str | None = None,
-        timeout: TimeoutTypes | _Keep = KEEP,
-        max_retries: int | None = None,
-        backoff: Backoff | None = None,
-        headers: Mapping[str, str] | None = None,
         proxy: str | httpx.Proxy | None = None,
         transport: httpx.BaseTransport | None = None,
         keystore_journal: str | os.PathLike[str] | bool | None = None,
+        **options: Unpack[OptionArgs],
     ) -> None:
         environ = os.environ
-        self._options = _resolve_options(
-            base_url=base_url,
-            api_url=api_url,
-            text_url=text_url,
-            image_url=image_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            headers=headers,
-            environ=environ,
-        )
+        self._options = _resolve_options(environ, **options)
         _check_proxy(proxy, transport)
         self._credentials = _credentials(token, email, password, environ, keystore_journal)
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else make_sync_transport(proxy)
         self._http = SyncHTTP(self._options, self._transport)
 
-    def with_options(
-        self,
-        *,
-        base_url: str | None = None,
-        api_url: str | None = None,
-        text_url: str | None = None,
-        image_url: str | None = None,
-        timeout: TimeoutTypes | _Keep = KEEP,
-        max_retries: int | None = None,
-        backoff: Backoff | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> NovelAI:
+    def with_options(self, **changes: Unpack[OptionArgs]) -> NovelAI:
         """A client with some settings changed, sharing this one's connections and login.
 
         Example:
@@ -263,17 +242,7 @@ class NovelAI(_BaseClient):
 
         Closing the copy does nothing; close the original.
         """
-        options = self._options.changed(
-            base_url=base_url,
-            api_url=api_url,
-            text_url=text_url,
-            image_url=image_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            headers=headers,
-        )
-        return self._sharing_copy(options)
+        return self._sharing_copy(self._options.changed(**changes))
 
     def _adopt(self, original: NovelAI) -> None:
         self._owns_transport = False
@@ -465,31 +434,14 @@ class AsyncNovelAI(_BaseClient):
         token: str | None = None,
         email: str | None = None,
         password: str | None = None,
-        base_url: str | None = None,
-        api_url: str | None = None,
-        text_url: str | None = None,
-        image_url: str | None = None,
-        timeout: TimeoutTypes | _Keep = KEEP,
-        max_retries: int | None = None,
-        backoff: Backoff | None = None,
-        headers: Mapping[str, str] | None = None,
         proxy: str | httpx.Proxy | None = None,
         http_backend: HttpBackend | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         keystore_journal: str | os.PathLike[str] | bool | None = None,
+        **options: Unpack[OptionArgs],
     ) -> None:
         environ = os.environ
-        self._options = _resolve_options(
-            base_url=base_url,
-            api_url=api_url,
-            text_url=text_url,
-            image_url=image_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            headers=headers,
-            environ=environ,
-        )
+        self._options = _resolve_options(environ, **options)
         _check_proxy(proxy, transport)
         self._credentials = _credentials(token, email, password, environ, keystore_journal)
         self.http_backend: HttpBackend = resolve_backend(http_backend, environ)
@@ -497,30 +449,9 @@ class AsyncNovelAI(_BaseClient):
         self._transport = transport if transport is not None else make_async_transport(self.http_backend, proxy)
         self._http = AsyncHTTP(self._options, self._transport)
 
-    def with_options(
-        self,
-        *,
-        base_url: str | None = None,
-        api_url: str | None = None,
-        text_url: str | None = None,
-        image_url: str | None = None,
-        timeout: TimeoutTypes | _Keep = KEEP,
-        max_retries: int | None = None,
-        backoff: Backoff | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> AsyncNovelAI:
+    def with_options(self, **changes: Unpack[OptionArgs]) -> AsyncNovelAI:
         """A client with some settings changed, sharing this one's connections and login (see `NovelAI`)."""
-        options = self._options.changed(
-            base_url=base_url,
-            api_url=api_url,
-            text_url=text_url,
-            image_url=image_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            headers=headers,
-        )
-        return self._sharing_copy(options)
+        return self._sharing_copy(self._options.changed(**changes))
 
     def _adopt(self, original: AsyncNovelAI) -> None:
         self.http_backend = original.http_backend

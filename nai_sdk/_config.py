@@ -11,7 +11,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import attrs
@@ -26,6 +26,7 @@ __all__ = [
     "ClientOptions",
     "Host",
     "HttpBackend",
+    "OptionArgs",
     "TimeoutTypes",
     "resolve_backend",
     "resolve_options",
@@ -37,6 +38,27 @@ HttpBackend: TypeAlias = Literal["aiohttp", "httpx"]
 TimeoutTypes: TypeAlias = float | httpx.Timeout | None
 
 _BACKENDS: tuple[HttpBackend, ...] = ("aiohttp", "httpx")
+
+
+class OptionArgs(TypedDict, total=False):
+    """The client settings as keyword arguments: the one list behind `NovelAI(...)`, `AsyncNovelAI(...)`,
+    `with_options(...)`, `resolve_options` and `ClientOptions.changed` (see `ClientOptions` for each one).
+
+    An absent key keeps the current value (or takes the environment's, then the default); `timeout=None` means no
+    timeout.
+    """
+
+    base_url: str
+    api_url: str
+    text_url: str
+    image_url: str
+    timeout: TimeoutTypes
+    max_retries: int
+    backoff: Backoff
+    headers: Mapping[str, str]
+    allow_insecure_http: bool
+    sse_max_line: int
+    sse_max_event: int
 
 
 class _Keep(enum.Enum):
@@ -132,55 +154,26 @@ class ClientOptions:
             return self.text_url
         return self.image_url
 
-    def changed(
-        self,
-        *,
-        base_url: str | None = None,
-        api_url: str | None = None,
-        text_url: str | None = None,
-        image_url: str | None = None,
-        timeout: TimeoutTypes | _Keep = KEEP,
-        max_retries: int | None = None,
-        backoff: Backoff | None = None,
-        headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool | None = None,
-        sse_max_line: int | None = None,
-        sse_max_event: int | None = None,
-    ) -> ClientOptions:
+    def changed(self, **changes: Unpack[OptionArgs]) -> ClientOptions:
         """A copy with the given settings changed; `base_url` sets the three hosts unless one is given too.
 
-        `timeout` defaults to `KEEP` because None is a valid timeout (no timeout); `headers` are merged into the
-        current ones.
+        `headers` are merged into the current ones.
 
         Raises:
             ConfigurationError: a malformed URL, a plain-http URL to a host other than loopback without
                 `allow_insecure_http`, or a limit below 1.
         """
-        changes: dict[str, Any] = {}
+        values: dict[str, Any] = dict(changes)
+        base_url = values.pop("base_url", None)
         if base_url is not None:
-            changes.update(api_url=base_url, text_url=base_url, image_url=base_url)
-        for name, value in (("api_url", api_url), ("text_url", text_url), ("image_url", image_url)):
-            if value is not None:
-                changes[name] = value
-        if timeout is not KEEP:
-            changes["timeout"] = timeout
-        if max_retries is not None:
-            changes["max_retries"] = max_retries
-        if backoff is not None:
-            changes["backoff"] = backoff
-        if headers is not None:
-            changes["headers"] = {**self.headers, **headers}
-        for name, setting in (
-            ("allow_insecure_http", allow_insecure_http),
-            ("sse_max_line", sse_max_line),
-            ("sse_max_event", sse_max_event),
-        ):
-            if setting is not None:
-                changes[name] = setting
+            for name in ("api_url", "text_url", "image_url"):
+                values.setdefault(name, base_url)
         for name in ("api_url", "text_url", "image_url"):
-            if name in changes:
-                changes[name] = _clean_url(str(changes[name]))
-        return attrs.evolve(self, **changes) if changes else self
+            if name in values:
+                values[name] = _clean_url(str(values[name]))
+        if "headers" in values:
+            values["headers"] = {**self.headers, **values["headers"]}
+        return attrs.evolve(self, **values) if values else self
 
 
 def _clean_url(url: str) -> str:
@@ -255,21 +248,7 @@ def _env(environ: Mapping[str, str], name: str) -> str | None:
     return value if value else None
 
 
-def resolve_options(
-    *,
-    base_url: str | None,
-    api_url: str | None,
-    text_url: str | None,
-    image_url: str | None,
-    timeout: TimeoutTypes | _Keep,
-    max_retries: int | None,
-    backoff: Backoff | None,
-    headers: Mapping[str, str] | None,
-    environ: Mapping[str, str] | None = None,
-    allow_insecure_http: bool | None = None,
-    sse_max_line: int | None = None,
-    sse_max_event: int | None = None,
-) -> ClientOptions:
+def resolve_options(environ: Mapping[str, str] | None = None, **args: Unpack[OptionArgs]) -> ClientOptions:
     """Resolves the constructor's settings: argument, then environment, then `nai_sdk._constants`.
 
     A per-host URL (argument or environment) wins over `base_url`/`NAI_BASE_URL`, and an argument wins over any
@@ -280,7 +259,8 @@ def resolve_options(
             is not loopback, without `allow_insecure_http` (or `NAI_ALLOW_INSECURE_HTTP=1`).
     """
     env = os.environ if environ is None else environ
-    base_arg = base_url
+    base_arg = args.get("base_url")
+    allow_insecure_http = args.get("allow_insecure_http")
     base_env = _env(env, c.ENV_BASE_URL)
     insecure = _env_flag(env, c.ENV_ALLOW_INSECURE_HTTP) if allow_insecure_http is None else allow_insecure_http
 
@@ -301,6 +281,7 @@ def resolve_options(
             _check_plain_http(url, setting)
         return url
 
+    timeout: TimeoutTypes | _Keep = args.get("timeout", KEEP)
     if timeout is KEEP:
         env_timeout = _env(env, c.ENV_TIMEOUT)
         if env_timeout is not None:
@@ -310,6 +291,7 @@ def resolve_options(
                 raise ConfigurationError(f"{c.ENV_TIMEOUT} must be a number of seconds") from None
         else:
             timeout = httpx.Timeout(c.DEFAULT_TIMEOUT, connect=c.DEFAULT_CONNECT_TIMEOUT)
+    max_retries = args.get("max_retries")
     if max_retries is None:
         env_retries = _env(env, c.ENV_MAX_RETRIES)
         try:
@@ -317,21 +299,21 @@ def resolve_options(
         except ValueError:
             raise ConfigurationError(f"{c.ENV_MAX_RETRIES} must be an integer") from None
     return ClientOptions(
-        api_url=pick("api", api_url, c.ENV_API_URL, c.DEFAULT_API_URL),
-        text_url=pick("text", text_url, c.ENV_TEXT_URL, c.DEFAULT_TEXT_URL),
-        image_url=pick("image", image_url, c.ENV_IMAGE_URL, c.DEFAULT_IMAGE_URL),
+        api_url=pick("api", args.get("api_url"), c.ENV_API_URL, c.DEFAULT_API_URL),
+        text_url=pick("text", args.get("text_url"), c.ENV_TEXT_URL, c.DEFAULT_TEXT_URL),
+        image_url=pick("image", args.get("image_url"), c.ENV_IMAGE_URL, c.DEFAULT_IMAGE_URL),
         timeout=timeout,
         max_retries=max_retries,
-        backoff=backoff or Backoff(),
-        headers=headers or {},
+        backoff=args.get("backoff") or Backoff(),
+        headers=args.get("headers") or {},
         allow_insecure_http=insecure,
-        sse_max_line=_env_size(env, c.ENV_SSE_MAX_LINE, c.DEFAULT_SSE_MAX_LINE)
-        if sse_max_line is None
-        else sse_max_line,
-        sse_max_event=(
-            _env_size(env, c.ENV_SSE_MAX_EVENT, c.DEFAULT_SSE_MAX_EVENT) if sse_max_event is None else sse_max_event
-        ),
+        sse_max_line=_arg_or_env_size(args.get("sse_max_line"), env, c.ENV_SSE_MAX_LINE, c.DEFAULT_SSE_MAX_LINE),
+        sse_max_event=_arg_or_env_size(args.get("sse_max_event"), env, c.ENV_SSE_MAX_EVENT, c.DEFAULT_SSE_MAX_EVENT),
     )
+
+
+def _arg_or_env_size(value: int | None, env: Mapping[str, str], name: str, default: int) -> int:
+    return _env_size(env, name, default) if value is None else value
 
 
 def resolve_backend(value: str | None, environ: Mapping[str, str] | None = None) -> HttpBackend:

@@ -16,6 +16,7 @@ import argparse
 import copy
 import filecmp
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -88,12 +89,32 @@ def _operations(path_item: dict[str, Any]) -> list[dict[str, Any]]:
     return [path_item[method] for method in methods if method in path_item]
 
 
+def check_names(document: dict[str, Any]) -> None:
+    """Every operation needs a Python name from spec/overlays/20-names.yaml (or its extension) and a tag.
+
+    A route NovelAI adds to its document arrives with a name like `UserController_getThing`: the generator would
+    turn it into an awkward module, and nobody would have decided where it belongs. Fail, and say what to do.
+    """
+    unnamed = [
+        f"{method.upper()} {path} (operationId {operation.get('operationId')!r})"
+        for path, item in document["paths"].items()
+        for method, operation in ((m, item[m]) for m in ("get", "put", "post", "delete", "patch") if m in item)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(operation.get("operationId", ""))) or not operation.get("tags")
+    ]
+    if unnamed:
+        raise BuildError(
+            "operations without a name: give each an operationId (snake_case) and a tag in "
+            "spec/overlays/20-names.yaml, then `make generate`:\n  " + "\n  ".join(unnamed)
+        )
+
+
 def build_document() -> dict[str, Any]:
     """The vendored document with the overlays applied and the extensions merged."""
     document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     apply_overlays(document, OVERLAYS)
     for path in sorted(EXTENSIONS.glob("*.yaml")) if EXTENSIONS.is_dir() else []:
         merge_extension(document, yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    check_names(document)
     return document
 
 
