@@ -340,9 +340,10 @@ class Preset:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.parameters, dict) or not isinstance(self.extra, dict):
             raise PresetError("parameters and extra must be dicts")
-        # Copies and writes recurse through both (deepcopy, json.dumps): bound them before anything does.
+        # Copies and writes recurse through both (deepcopy, json.dumps): bound them before anything does. `extra`
+        # stands for the file's top level, `parameters` sits one level below it.
         check_depth(self.parameters, MAX_PRESET_DEPTH - 1, "parameters")
-        check_depth(self.extra, MAX_PRESET_DEPTH - 1, "the preset's other fields")
+        check_depth(self.extra, MAX_PRESET_DEPTH, "the preset's other fields")
         if "order" in self.parameters:
             raise PresetError("the sampler order goes in Preset.order, not in parameters")
         for key, value in self.parameters.items():
