@@ -20,17 +20,18 @@ This module does no HTTP; `nai_sdk.resources._backup` makes and restores backups
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import math
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
+from nai_sdk._constants import MAX_JSON_DEPTH
 from nai_sdk._json import loads_strict
 from nai_sdk.errors import CryptoError, FormatError, KeystoreFormatError, ObjectFormatError
 
@@ -297,43 +298,190 @@ def object_file(object_type: str, number: int, object_id: str) -> str:
 
 
 # --- reading a listing byte for byte --------------------------------------------------------------------------
+#
+# A listing page is scanned as bytes, with regular expressions for the tokens and an explicit stack for nesting:
+# the page is never decoded into one str, and an object's `data` (all but a few bytes of it) is never copied. Only
+# the envelope's small fields are decoded. The grammar is JSON's, as strict as every other answer is read: no NaN,
+# no number that overflows a float, no control character in a string, UTF-8 only, nesting bounded.
+
+_WS = re.compile(rb"[ \t\n\r]*")
+_STRING = re.compile(rb'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_LITERAL = re.compile(rb"true|false|null")
+# Python refuses to read integers longer than this (sys.int_info.default_max_str_digits); so does a restore.
+_MAX_DIGITS = 4300
+_UTF8_CHUNK = 1 << 16
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+class _Bad(ValueError):
+    """The page is not JSON, or not a listing; the message says where."""
 
 
-def _finite_float(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {literal[:40]} is beyond the range of a 64-bit float")
-    return value
+class _Scanner:
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def skip(self, at: int) -> int:
+        end: int = _WS.match(self.data, at).end()  # type: ignore[union-attr]  # matches even nothing
+        return end
+
+    def byte(self, at: int) -> bytes:
+        return self.data[at : at + 1]
+
+    def expect(self, at: int, char: bytes, what: str) -> int:
+        at = self.skip(at)
+        if self.byte(at) != char:
+            raise _Bad(f"expected {char.decode()!r} {what} at byte {at}")
+        return at + 1
+
+    def string(self, at: int) -> int:
+        found = _STRING.match(self.data, at)
+        if found is None:
+            raise _Bad(f"expected a string at byte {at}")
+        return found.end()
+
+    def scalar(self, at: int) -> int:
+        """The end of the string, number or literal at `at`."""
+        if self.byte(at) == b'"':
+            return self.string(at)
+        found = _NUMBER.match(self.data, at) or _LITERAL.match(self.data, at)
+        if found is None:
+            raise _Bad(f"expected a value at byte {at}")
+        if found.re is _NUMBER:
+            if found.group(1) is None and found.group(2) is None:
+                if found.end() - at > _MAX_DIGITS:
+                    raise _Bad(f"an integer of more than {_MAX_DIGITS} digits at byte {at}")
+            elif not math.isfinite(float(found.group())):
+                raise _Bad(f"a number beyond the range of a 64-bit float at byte {at}")
+        return found.end()
+
+    def key(self, at: int) -> tuple[int, int]:
+        """(start, end) of the key at `at` (after whitespace), and the position after its colon."""
+        start = self.skip(at)
+        end = self.string(start)
+        return start, self.expect(end, b":", "after a key")
+
+    def value(self, at: int) -> tuple[int, int]:
+        """(start, end) of the JSON value at `at` (after whitespace), its grammar checked without recursion."""
+        start = at = self.skip(at)
+        closers: list[bytes] = []
+        while True:
+            opener = self.byte(at)
+            if opener in (b"{", b"["):
+                if len(closers) >= MAX_JSON_DEPTH:
+                    raise _Bad(f"nested more than {MAX_JSON_DEPTH} levels deep at byte {at}")
+                closer = b"}" if opener == b"{" else b"]"
+                at = self.skip(at + 1)
+                if self.byte(at) == closer:
+                    at += 1
+                else:
+                    closers.append(closer)
+                    if closer == b"}":
+                        at = self.key(at)[1]
+                    at = self.skip(at)
+                    continue
+            else:
+                at = self.scalar(at)
+            # A value ended: close what it ends, or go on to the next member or element.
+            while closers:
+                at = self.skip(at)
+                if self.byte(at) == b",":
+                    at += 1
+                    if closers[-1] == b"}":
+                        at = self.key(at)[1]
+                    at = self.skip(at)
+                    break
+                if self.byte(at) != closers[-1]:
+                    raise _Bad(f"expected ',' or {closers[-1].decode()!r} at byte {at}")
+                closers.pop()
+                at += 1
+            else:
+                return start, at
+
+    def decode(self, start: int, end: int) -> Any:
+        """One scalar, decoded (a key, an id, a meta, a number: small)."""
+        return json.loads(self.data[start:end])
 
 
-# Strict as every other answer is read (no NaN, no overflowing numbers); raw_decode also gives where a value ends.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
+def _check_utf8(content: bytes) -> None:
+    if content.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(content)
+    try:
+        for start in range(0, len(content), _UTF8_CHUNK):
+            decoder.decode(view[start : start + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise _Bad("the page is not UTF-8") from exc
 
 
 @attrs.frozen
 class ListedObject:
-    """One object of a listing page: its envelope's fields, and its bytes exactly as the server sent them.
+    """One object of a listing page: its envelope's small fields, and its bytes exactly as the server sent them.
 
     Attributes:
         id: the object's id.
         meta: its meta (None when the envelope has none).
-        data: its `data` field (the ciphertext, base64).
         change_index: its `changeIndex`.
         last_updated_at: its `lastUpdatedAt`.
-        raw: the envelope's JSON text, byte for byte (a view into the page).
+        raw: the envelope's JSON text, byte for byte (a view into the page, not a copy).
+        data_token: its `data` string as a JSON token, quotes included (a view too).
     """
 
     id: str
     meta: str | None
-    data: str
     change_index: int | float | None
     last_updated_at: int | float | None
-    raw: bytes | memoryview = attrs.field(eq=False)
+    raw: memoryview = attrs.field(eq=False)
+    data_token: memoryview = attrs.field(eq=False, repr=False)
+
+    @property
+    def data(self) -> str:
+        """The `data` field, decoded (a copy: only for what needs it)."""
+        value: str = json.loads(bytes(self.data_token))
+        return value
+
+
+def _envelope(scan: _Scanner, view: memoryview, start: int, object_type: str, where: str) -> tuple[ListedObject, int]:
+    """The envelope at `start` (after whitespace), read field by field, and where it ends."""
+    if scan.byte(start) != b"{":
+        # Not an object: say what it is, as check_envelope would.
+        raise ObjectFormatError(f"{where} is not an object envelope")
+    fields: dict[str, Any] = {}
+    data: tuple[int, int] | None = None
+    at = scan.skip(start + 1)
+    if scan.byte(at) != b"}":
+        while True:
+            key_start, at = scan.key(at)
+            name = scan.decode(key_start, scan.string(key_start))
+            value_start, at = scan.value(at)
+            if name == "data":
+                data = (value_start, at) if scan.byte(value_start) == b'"' else None
+            elif name in ("id", "type", "meta", "changeIndex", "lastUpdatedAt"):
+                is_scalar = scan.byte(value_start) not in (b"{", b"[")
+                fields[name] = scan.decode(value_start, at) if is_scalar else []
+            at = scan.skip(at)
+            if scan.byte(at) == b",":
+                at += 1
+                continue
+            at = scan.expect(at, b"}", "after a member")
+            break
+    else:
+        at += 1
+    check_envelope({**fields, "data": "" if data is not None else None}, object_type, where)
+    assert data is not None  # check_envelope refuses an envelope whose data is not a string
+    listed = ListedObject(
+        id=fields["id"],
+        meta=fields.get("meta"),
+        change_index=fields.get("changeIndex"),
+        last_updated_at=fields.get("lastUpdatedAt"),
+        raw=view[start:at],
+        data_token=view[data[0] : data[1]],
+    )
+    return listed, at
 
 
 def check_envelope(value: Any, object_type: str, where: str) -> dict[str, Any]:
@@ -362,71 +510,11 @@ def check_envelope(value: Any, object_type: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _skip(text: str, position: int) -> int:
-    end: int = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]  # matches even nothing
-    return end
-
-
-def _expect(text: str, position: int, char: str, what: str) -> int:
-    position = _skip(text, position)
-    if text[position : position + 1] != char:
-        raise ValueError(f"expected {char!r} {what} at character {position}")
-    return position + 1
-
-
-def _spans(text: str) -> Iterator[tuple[int, int, Any]]:
-    """(start, end, value) of each element of the top-level `objects` array of `text`, checking the whole text."""
-    position = _expect(text, 0, "{", "at the start")
-    found = False
-    position = _skip(text, position)
-    if text[position : position + 1] == "}":
-        position += 1
-    else:
-        while True:
-            position = _skip(text, position)
-            key, position = _DECODER.raw_decode(text, position)
-            if not isinstance(key, str):
-                raise ValueError(f"expected a key at character {position}")
-            position = _skip(text, _expect(text, position, ":", "after a key"))
-            if key == "objects":
-                if found:
-                    raise ValueError("'objects' appears twice")
-                found = True
-                if text[position : position + 1] != "[":
-                    raise ValueError("'objects' is not an array")
-                position = _skip(text, position + 1)
-                if text[position : position + 1] == "]":
-                    position += 1
-                else:
-                    while True:
-                        position = _skip(text, position)
-                        value, end = _DECODER.raw_decode(text, position)
-                        yield position, end, value
-                        position = _skip(text, end)
-                        if text[position : position + 1] == ",":
-                            position += 1
-                            continue
-                        position = _expect(text, position, "]", "after an element")
-                        break
-            else:
-                _, position = _DECODER.raw_decode(text, position)
-            position = _skip(text, position)
-            if text[position : position + 1] == ",":
-                position += 1
-                continue
-            position = _expect(text, position, "}", "after a value")
-            break
-    if _skip(text, position) != len(text):
-        raise ValueError(f"extra data at character {position}")
-    if not found:
-        raise ValueError("no 'objects' field")
-
-
 def parse_listing(content: bytes, object_type: str) -> list[ListedObject]:
     """Every object of one page of `GET /user/objects/{type}`, with the exact bytes of its envelope.
 
-    The whole page is checked before anything is returned, and only the envelopes' small fields are kept: each
-    object's `raw` is a view into `content`, not a copy.
+    The whole page is checked before anything is returned. Nothing big is copied: each object's `raw` is a view
+    into `content`, and its `data` is decoded only when asked for.
 
     Args:
         content: the answer's body, as received.
@@ -436,38 +524,53 @@ def parse_listing(content: bytes, object_type: str) -> list[ListedObject]:
         ObjectFormatError: the page is not `{"objects": [...]}` in strict JSON, or an element is not an envelope
             (see `check_envelope`). A broken page is never taken for a short one.
     """
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ObjectFormatError(f"the listing of {object_type} is not UTF-8 (byte {exc.start})") from None
+    scan = _Scanner(content)
     view = memoryview(content)
-    ascii_only = len(text) == len(content)
-    char_at = byte_at = 0
-    listed = []
+    listed: list[ListedObject] = []
+    found = False
     try:
-        for index, (start, end, value) in enumerate(_spans(text)):
-            envelope = check_envelope(value, object_type, f"object {index} of the listing of {object_type}")
-            if ascii_only:
-                first, last = start, end
-            else:
-                # Character offsets to byte offsets, encoding each stretch of the page once.
-                byte_at += len(text[char_at:start].encode("utf-8"))
-                first = byte_at
-                byte_at += len(text[start:end].encode("utf-8"))
-                char_at, last = end, byte_at
-            listed.append(
-                ListedObject(
-                    id=envelope["id"],
-                    meta=envelope.get("meta"),
-                    data=envelope["data"],
-                    change_index=envelope.get("changeIndex"),
-                    last_updated_at=envelope.get("lastUpdatedAt"),
-                    raw=view[first:last],
-                )
-            )
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, ObjectFormatError):
-            raise
+        _check_utf8(content)
+        at = scan.expect(0, b"{", "at the start")
+        at = scan.skip(at)
+        if scan.byte(at) == b"}":
+            at += 1
+        else:
+            while True:
+                key_start, at = scan.key(at)
+                at = scan.skip(at)
+                if scan.decode(key_start, scan.string(key_start)) != "objects":
+                    at = scan.value(at)[1]
+                elif found:
+                    raise _Bad("'objects' appears twice")
+                elif scan.byte(at) != b"[":
+                    raise _Bad("'objects' is not an array")
+                else:
+                    found = True
+                    at = scan.skip(at + 1)
+                    if scan.byte(at) == b"]":
+                        at += 1
+                    else:
+                        while True:
+                            where = f"object {len(listed)} of the listing of {object_type}"
+                            obj, at = _envelope(scan, view, scan.skip(at), object_type, where)
+                            listed.append(obj)
+                            at = scan.skip(at)
+                            if scan.byte(at) == b",":
+                                at += 1
+                                continue
+                            at = scan.expect(at, b"]", "after an element")
+                            break
+                at = scan.skip(at)
+                if scan.byte(at) == b",":
+                    at += 1
+                    continue
+                at = scan.expect(at, b"}", "after a member")
+                break
+        if scan.skip(at) != len(content):
+            raise _Bad(f"extra data at byte {at}")
+        if not found:
+            raise _Bad("no 'objects' field")
+    except _Bad as exc:
         raise ObjectFormatError(
             f"the listing of {object_type} is not {{'objects': [...]}} in JSON ({exc}); refusing to take it for a "
             "short or empty one"

@@ -15,18 +15,22 @@ Writes are safe by construction, with any number of devices, threads and tasks o
 * objects whose key is missing from the cached keystore make it re-read once (another device added the key).
 
 `create_story` uploads the content first and the story second, both under one new key that is saved before
-either. An upload whose answer is lost (a cut connection, a 5xx) is looked up by its meta, which is new and used by
-this story alone: if the server made the object, the story goes on with it. If the story's upload provably failed,
-the content is deleted again (the error's notes say whether that worked), so no half story is left behind; if it is
-unknown whether the story was made, the content is kept and a note says so.
+either. An upload whose answer is lost (a cut connection, a 5xx, an answer that does not parse) is looked up by
+its meta, which is new and used by this story alone: if the server made the object, the story goes on with it. If
+the story's upload provably failed, the content is deleted again (the error's notes say whether that worked), so no
+half story is left behind; if it is unknown whether the story was made, the content is kept and a note says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
+from nai_client.api.objects import create_object, delete_object, get_object, update_object
+from nai_client.models import UserDataInput
+from nai_client.types import UNSET
 
 from nai_sdk.errors import (
     APIConnectionError,
@@ -34,14 +38,16 @@ from nai_sdk.errors import (
     ConflictError,
     InternalServerError,
     NovelAIError,
+    UnexpectedAnswerError,
 )
 from nai_sdk.keystore import MissingKeyError
-from nai_sdk.resources._base import Acquire, AsyncResource, Body, Call, Flow, Kind, Resource
-from nai_sdk.resources._keystore import keystore_flow, objects_page, save_keystore_flow, save_locked
-from nai_sdk.resources._ops import op
+from nai_sdk.resources._backup import backup_flow, restore_flow
+from nai_sdk.resources._base import Acquire, AsyncResource, Flow, Kind, Progress, Resource, call
+from nai_sdk.resources._keystore import keystore_flow, list_page, save_keystore_flow, save_locked
 
 if TYPE_CHECKING:
     from nai_sdk._client import _Credentials
+    from nai_sdk.backup import Manifest, RestoreReport, VerifyReport
     from nai_sdk.content import Document, UserObject
     from nai_sdk.keystore import Keystore
 
@@ -50,8 +56,6 @@ __all__ = ["OBJECT_PAGE_SIZE", "AsyncStorage", "Progress", "Storage", "Story"]
 #: Objects asked for per request when listing (NovelAI's web client asks for pages of this order).
 OBJECT_PAGE_SIZE = 500
 
-#: `progress(object_type, downloaded_so_far, total_or_None)`, called after every page of a download.
-Progress: TypeAlias = Callable[[str, int, int | None], None]
 
 _ENCRYPTED = frozenset({"stories", "storycontent", "aimodules"})
 
@@ -134,12 +138,7 @@ def _list_flow(
     keystore = yield from _keystore_for(credentials, object_type)
     raws: list[Any] = []
     while True:
-        answer = yield Call(
-            op("GET", "/user/objects/{type}"),
-            {"type_": object_type, "offset": len(raws), "limit": page_size, "order": "asc"},
-            result="json",
-        )
-        page = objects_page(answer, object_type)
+        page = yield from list_page(object_type, len(raws), page_size)
         raws.extend(page)
         if progress is not None:
             progress(object_type, len(raws), None)
@@ -152,8 +151,8 @@ def _get_flow(credentials: _Credentials, object_type: str, object_id: str) -> Fl
     from nai_sdk.content import decrypt_object
 
     keystore = yield from _keystore_for(credentials, object_type)
-    raw = yield Call(op("GET", "/user/objects/{type}/{id}"), {"type_": object_type, "id": object_id}, result="json")
-    (obj,) = yield from _retry_missing_keys(credentials, keystore, [decrypt_object(raw, keystore)])
+    raw = yield from call(get_object.operation.bind(object_type, object_id))
+    (obj,) = yield from _retry_missing_keys(credentials, keystore, [decrypt_object(raw.to_dict(), keystore)])
     return obj
 
 
@@ -195,13 +194,9 @@ def _create_flow(credentials: _Credentials, obj: UserObject) -> Flow[UserObject]
 
     keystore, wire = yield from _prepare_upload(credentials, obj)
     # PUT, but not idempotent: every call creates another object.
-    raw = yield Call(
-        op("PUT", "/user/objects/{type}"),
-        {"type_": obj.type, "body": Body({"meta": wire["meta"], "data": wire["data"]})},
-        kind=Kind.UNSAFE,
-        result="json",
-    )
-    return decrypt_object(raw, keystore)
+    body = UserDataInput(meta=wire["meta"], data=wire["data"])
+    raw = yield from call(create_object.operation.bind(obj.type, body=body), kind=Kind.UNSAFE)
+    return decrypt_object(raw.to_dict(), keystore)
 
 
 def _edit_flow(credentials: _Credentials, obj: UserObject) -> Flow[UserObject]:
@@ -210,32 +205,25 @@ def _edit_flow(credentials: _Credentials, obj: UserObject) -> Flow[UserObject]:
     if not obj.modified and obj.error is None and obj.raw is not None:
         return obj
     keystore, wire = yield from _prepare_upload(credentials, obj)
-    body: dict[str, Any] = {"meta": wire["meta"], "data": wire["data"]}
-    if obj.change_index is not None:
-        body["changeIndex"] = obj.change_index
+    body = UserDataInput(
+        meta=wire["meta"], data=wire["data"], change_index=UNSET if obj.change_index is None else obj.change_index
+    )
     try:
-        raw = yield Call(
-            op("PATCH", "/user/objects/{type}/{id}"),
-            {"type_": obj.type, "id": obj.id, "body": Body(body)},
-            kind=Kind.UNSAFE,
-            result="json",
-        )
+        raw = yield from call(update_object.operation.bind(obj.type, obj.id, body=body), kind=Kind.UNSAFE)
     except ConflictError as conflict:
         conflict.local = obj
         try:
-            remote_raw = yield Call(
-                op("GET", "/user/objects/{type}/{id}"), {"type_": obj.type, "id": obj.id}, result="json"
-            )
-            conflict.remote = decrypt_object(remote_raw, keystore)
+            remote_raw = yield from call(get_object.operation.bind(obj.type, obj.id))
+            conflict.remote = decrypt_object(remote_raw.to_dict(), keystore)
         except NovelAIError as exc:
             # Keep the conflict as the error; how fetching the remote version failed stays visible as its context.
             raise conflict from exc
         raise
-    return decrypt_object(raw, keystore)
+    return decrypt_object(raw.to_dict(), keystore)
 
 
 def _delete_flow(object_type: str, object_id: str) -> Flow[None]:
-    yield Call(op("DELETE", "/user/objects/{type}/{id}"), {"type_": object_type, "id": object_id}, result="none")
+    yield from call(delete_object.operation.bind(object_type, object_id))
 
 
 def _new_key_flow(credentials: _Credentials) -> Flow[tuple[Keystore, str]]:
@@ -256,12 +244,7 @@ def _find_by_meta(object_type: str, meta: str) -> Flow[dict[str, Any] | None]:
     """The envelope of the object of this type under `meta` (a meta that is only ever used once), if any."""
     offset = 0
     while True:
-        answer = yield Call(
-            op("GET", "/user/objects/{type}"),
-            {"type_": object_type, "offset": offset, "limit": OBJECT_PAGE_SIZE, "order": "desc"},
-            result="json",
-        )
-        page = objects_page(answer, object_type)
+        page = yield from list_page(object_type, offset, OBJECT_PAGE_SIZE, "desc")
         for raw in page:
             if isinstance(raw, dict) and raw.get("meta") == meta:
                 return raw
@@ -289,7 +272,7 @@ def _create_or_find(credentials: _Credentials, obj: UserObject, keystore: Keysto
 
     try:
         return (yield from _create_flow(credentials, obj))
-    except (APIConnectionError, InternalServerError) as exc:
+    except (APIConnectionError, InternalServerError, UnexpectedAnswerError) as exc:
         try:
             found = yield from _find_by_meta(obj.type, obj.meta)
         except NovelAIError as check:
@@ -419,6 +402,84 @@ class Storage(Resource):
         """Creates a minimal story (metadata and content under a new keystore key)."""
         return self._client._run(_new_story_flow(self._client._credentials, title, text))
 
+    def backup(
+        self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
+    ) -> Manifest:
+        """Writes a backup of the account into the folder `path`: every object and the keystore, byte for byte.
+
+        Objects are streamed to their files page by page (pages of at most `page_size` objects, sized to about
+        1 MiB or the largest object seen), files are 0600 and folders 0700, each written atomically. The manifest
+        (ids, change indexes, sha256 of every file) is written last: a folder without one is an incomplete backup.
+        See `nai_sdk.backup` for the format.
+
+        Args:
+            path: a folder that does not exist yet, or is empty.
+            progress: `progress(type, objects_so_far, None)` after every page, then `progress("keystore", 1, 1)`.
+            page_size: the most objects asked for at once.
+
+        Returns:
+            The manifest written.
+
+        Raises:
+            FileExistsError: `path` is not empty.
+            ObjectFormatError: a listing page is broken; nothing is taken for a short or empty listing.
+            KeystoreFormatError: the keystore answer is broken, or absent while the account holds encrypted objects.
+            DecryptionError: the keystore does not open with the account's key.
+            BackupError: the listing kept moving (another device deleting or editing) through every pass.
+        """
+        return self._client._run(backup_flow(self._client._credentials, path, progress, page_size))
+
+    def restore(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+        page_size: int = OBJECT_PAGE_SIZE,
+    ) -> RestoreReport:
+        """Puts a backup back: the objects the server lacks are created again; with `overwrite`, the rest too.
+
+        First the backup's keys join the account keystore (read-merge-write: a meta keyed differently on the server
+        stops the restore before anything is written). Then an object counts as present when the server holds one
+        of its type with the same id, or the same meta and data (an earlier restore created it under a new id), or,
+        for stories, the same metadata apart from `remoteStoryId`. Missing objects are created, story content first:
+        NovelAI gives every created object a new id, so a story whose content got one is re-encrypted (fresh nonce)
+        to point at it. With `overwrite`, objects present under the same id but different are written over with
+        the backup's version, sending the server's current changeIndex: one changed meanwhile answers 409 and is
+        reported as failed, never forced.
+
+        Args:
+            path: the backup folder.
+            overwrite: also write over objects present under the same id.
+            progress: `progress(type, n, None)` while reading what the server holds, then `progress(type, done,
+                total)` while restoring.
+            page_size: the most objects asked for at once while reading the server's objects.
+
+        Returns:
+            What was created, overwritten, skipped and why, and what failed and why.
+
+        Raises:
+            BackupError: no manifest, an unreadable one, or a keystore file that is damaged.
+            DecryptionError: the backup's keystore does not open with this account's key (another account or password).
+            KeystoreConflictError: the backup and the server key one meta differently; nothing was written.
+            ConfigurationError: the client has no e-mail and password.
+        """
+        return self._client._run(restore_flow(self._client._credentials, path, overwrite, progress, page_size))
+
+    def verify(self, path: str | os.PathLike[str]) -> VerifyReport:
+        """Checks a backup with the account's key, without any network (`nai_sdk.backup.verify_backup`).
+
+        Returns:
+            Every failure: a missing or changed file, a keystore that does not open, an object that does not decrypt.
+
+        Raises:
+            BackupError: the manifest is missing or unreadable.
+            ConfigurationError: the client has no e-mail and password.
+        """
+        from nai_sdk.backup import verify_backup
+
+        return verify_backup(path, _encryption_key(self._client._credentials))
+
 
 class AsyncStorage(AsyncResource):
     """The keystore and the user objects (`nai.storage` of `AsyncNovelAI`); see `Storage`."""
@@ -470,3 +531,31 @@ class AsyncStorage(AsyncResource):
     async def create_story(self, title: str, text: str = "") -> Story:
         """Creates a minimal story."""
         return await self._client._run(_new_story_flow(self._client._credentials, title, text))
+
+    async def backup(
+        self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
+    ) -> Manifest:
+        """Writes a backup of the account into the folder `path` (see `Storage.backup`).
+
+        The files are written on the event loop's thread, one object at a time.
+        """
+        return await self._client._run(backup_flow(self._client._credentials, path, progress, page_size))
+
+    async def restore(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+        page_size: int = OBJECT_PAGE_SIZE,
+    ) -> RestoreReport:
+        """Puts a backup back (see `Storage.restore`)."""
+        return await self._client._run(restore_flow(self._client._credentials, path, overwrite, progress, page_size))
+
+    async def verify(self, path: str | os.PathLike[str]) -> VerifyReport:
+        """Checks a backup with the account's key, in a worker thread (see `Storage.verify`)."""
+        import asyncio
+
+        from nai_sdk.backup import verify_backup
+
+        return await asyncio.to_thread(verify_backup, path, _encryption_key(self._client._credentials))
