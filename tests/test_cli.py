@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -644,3 +645,118 @@ def test_fake_server_bad_state_file(run: Any, tmp_path: Path) -> None:
     result = run("fake-server", "--port", "0", "--state", str(state))
     _assert_clean_failure(result, EXIT_FAILURE)
     assert "state file" in result.err
+
+
+# --- backups -------------------------------------------------------------------------------------------------------
+
+BACKUP_COMMANDS = ("backup", "restore", "verify-backup")
+
+
+@pytest.mark.parametrize("command", BACKUP_COMMANDS)
+def test_backup_commands_have_help_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert 0 == exit_info.value.code
+    assert "examples:\n  nai " + command in capsys.readouterr().out
+
+
+def test_backup_restore_and_verify_end_to_end(
+    run: Any, login_env: Credentials, fake: FakeNovelAI, tmp_path: Path
+) -> None:
+    with _client(fake, login_env) as nai:
+        nai.storage.create_story("The Lantern", "It swung.")
+        nai.storage.create_story("Snow", "White.")
+    folder = tmp_path / "backup"
+    result = run("backup", str(folder))
+    assert EXIT_OK == result.code, result
+    assert (
+        f"backed up 4 objects (stories 2, storycontent 2, aimodules 0, presets 0, shelf 0) and the keystore to {folder}"
+        in result.out
+    )
+    # Off a terminal, one line per phase.
+    assert "backing up stories: 2\nbacking up storycontent: 2\n" in result.err
+    assert 0o700 == stat.S_IMODE(folder.stat().st_mode)
+
+    result = run("verify-backup", str(folder))
+    assert EXIT_OK == result.code, result
+    assert "backup check passed: all 5 files are intact and decrypt" in result.out
+
+    with fake.state.lock:
+        login_env.account.objects.clear()
+    result = run("restore", str(folder), "-v")
+    assert EXIT_OK == result.code, result
+    assert "restored from" in result.out and "4 created, 0 overwritten, 0 already there, 0 failed" in result.out
+    assert "restoring storycontent [" in result.err
+    with _client(fake, login_env) as nai:
+        found = {story.title: story.content.data["story"] for story in nai.storage.stories() if story.content}
+    assert {"The Lantern": {"fragments": [{"data": "It swung."}]}, "Snow": {"fragments": [{"data": "White."}]}} == found
+
+    result = run("restore", str(folder), "--no-progress")
+    assert EXIT_OK == result.code, result
+    assert "0 created, 0 overwritten, 4 already there, 0 failed" in result.out
+    assert "" == result.err
+
+
+def test_verify_backup_reports_a_damaged_file(
+    run: Any, login_env: Credentials, fake: FakeNovelAI, tmp_path: Path
+) -> None:
+    with _client(fake, login_env) as nai:
+        story = nai.storage.create_story("Doomed", "text")
+    folder = tmp_path / "backup"
+    assert EXIT_OK == run("backup", str(folder), "--no-progress").code
+    (file,) = (folder / "objects" / "stories").iterdir()
+    damaged = bytearray(file.read_bytes())
+    damaged[-5] ^= 0x20
+    file.write_bytes(bytes(damaged))
+    result = run("verify-backup", str(folder))
+    assert EXIT_FAILURE == result.code, result
+    assert f"FAILED stories {story.id} (objects/stories/{file.name}): BackupError: the file's sha256" in result.out
+    assert "backup check FAILED: 1 problem(s) in 3 files" in result.out
+
+
+def test_backup_refuses_a_folder_in_use_and_verify_a_folder_that_is_no_backup(
+    run: Any, login_env: Credentials, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    _assert_clean_failure(run("backup", str(tmp_path), "--no-progress"), EXIT_FAILURE)
+    assert "not empty" in run("backup", str(tmp_path), "--no-progress").err
+    result = run("verify-backup", str(tmp_path))
+    _assert_clean_failure(result, EXIT_FAILURE)
+    assert "manifest.json does not exist" in result.err
+    assert "mine" == (tmp_path / "notes.txt").read_text()
+
+
+def test_restore_exits_1_when_an_object_fails(
+    run: Any, login_env: Credentials, fake: FakeNovelAI, tmp_path: Path
+) -> None:
+    with _client(fake, login_env) as nai:
+        nai.storage.create_story("Refused", "text")
+    folder = tmp_path / "backup"
+    assert EXIT_OK == run("backup", str(folder), "--no-progress").code
+    with fake.state.lock:
+        login_env.account.objects.clear()
+    fake.inject("/user/objects/storycontent", method="PUT", status=400, message="no")
+    result = run("restore", str(folder), "--no-progress")
+    assert EXIT_FAILURE == result.code, result
+    assert "storycontent" in result.err and "not restored: BadRequestError" in result.err
+    # Its story is not created pointing at nothing.
+    assert "stories" in result.err and "its content" in result.err
+    assert "0 created, 0 overwritten, 0 already there, 2 failed" in result.out
+
+
+def test_download_files_are_private(run: Any, login_env: Credentials, fake: FakeNovelAI, tmp_path: Path) -> None:
+    with _client(fake, login_env) as nai:
+        story = nai.storage.create_story("Secret", "decrypted text")
+    folder = tmp_path / "out"
+    # A file of an earlier download, readable by all: the new one replaces it, private.
+    folder.mkdir(mode=0o755)
+    old = folder / f"Secret-{story.id}.json"
+    old.write_text("{}")
+    old.chmod(0o644)
+    assert EXIT_OK == run("download", "-o", str(folder), "--no-progress").code
+    assert [0o600] == [stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()]
+    assert "decrypted text" in old.read_text()
+    fresh = tmp_path / "fresh" / "stories"
+    assert EXIT_OK == run("download", "-o", str(fresh), "--no-progress").code
+    assert 0o700 == stat.S_IMODE(fresh.stat().st_mode)
+    assert {0o600} == {stat.S_IMODE(path.stat().st_mode) for path in fresh.iterdir()}

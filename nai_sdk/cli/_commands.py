@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nai_sdk._files import private_folder, write_private
 from nai_sdk.cli._auth import make_client, read_password, resolve_credentials, token_of
 from nai_sdk.cli._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
 from nai_sdk.cli._progress import ProgressBar
@@ -272,7 +273,7 @@ def download(args: argparse.Namespace) -> int:
         stories = nai.storage.stories(progress=lambda kind, done, total: bar.update(f"downloading {kind}", done, total))
     bar.finish()
     folder = Path(args.out)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     failed = 0
     for index, story in enumerate(stories, 1):
         errors = []
@@ -290,7 +291,8 @@ def download(args: argparse.Namespace) -> int:
             "errors": errors,
         }
         path = folder / _file_name(story.title, story.id)
-        path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        # Decrypted text: 0600 from the moment the file exists, even when it replaces an older one.
+        write_private(path, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), durable=False)
         bar.update("writing stories", index, len(stories))
         if errors:
             failed += 1
@@ -301,6 +303,73 @@ def download(args: argparse.Namespace) -> int:
     if failed:
         _err(f"nai: {failed} of {len(stories)} stories could not be read completely (see their 'errors')")
         return EXIT_FAILURE
+    return EXIT_OK
+
+
+# --- backups ------------------------------------------------------------------------------------------------------
+
+
+def backup(args: argparse.Namespace) -> int:
+    credentials = resolve_credentials(args, "password")
+    bar = ProgressBar(enabled=not args.no_progress)
+    with make_client(args, credentials) as nai:
+        manifest = nai.storage.backup(
+            args.dir, progress=lambda kind, done, total: bar.update(f"backing up {kind}", done, total)
+        )
+    bar.finish()
+    counts = ", ".join(f"{kind} {count}" for kind, count in manifest.counts().items())
+    _out(f"backed up {len(manifest.objects)} objects ({counts}) and the keystore to {args.dir}")
+    return EXIT_OK
+
+
+def restore(args: argparse.Namespace) -> int:
+    credentials = resolve_credentials(args, "password")
+    bar = ProgressBar(enabled=not args.no_progress)
+
+    def progress(kind: str, done: int, total: int | None) -> None:
+        bar.update(f"reading {kind}" if total is None else f"restoring {kind}", done, total)
+
+    with make_client(args, credentials) as nai:
+        report = nai.storage.restore(args.dir, overwrite=args.overwrite, progress=progress)
+    bar.finish()
+    if args.verbose:
+        for verb, items in (
+            ("created", report.created),
+            ("overwrote", report.overwritten),
+            ("skipped", report.skipped),
+        ):
+            for item in items:
+                reason = f": {item.reason}" if item.reason else ""
+                _out(f"  {verb} {item.type} {item.backup_id} -> {item.server_id}{reason}")
+    for item in report.failed:
+        _err(f"nai: {item.type} {item.backup_id} not restored: {item.reason}")
+    _out(
+        f"restored from {args.dir}: {len(report.created)} created, {len(report.overwritten)} overwritten, "
+        f"{len(report.skipped)} already there, {len(report.failed)} failed"
+    )
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+def verify_backup(args: argparse.Namespace) -> int:
+    from nai_sdk import _constants as c
+    from nai_sdk import crypto
+    from nai_sdk.backup import read_manifest
+    from nai_sdk.backup import verify_backup as verify
+
+    read_manifest(args.dir)  # before asking for a password: not a backup is not worth one
+    email = args.email or os.environ.get(c.ENV_USERNAME) or None
+    if email is None:
+        raise CliError(f"pass --email (or set {c.ENV_USERNAME}): the keystore key comes from it", EXIT_USAGE)
+    if args.lowercase_email:
+        email = email.lower()
+    report = verify(args.dir, crypto.encryption_key(email, read_password(args, email)))
+    for failure in report.failures:
+        what = "keystore" if failure.type == "keystore" else f"{failure.type} {failure.id}"
+        _out(f"FAILED {what} ({failure.file}): {failure.reason}")
+    if report.failures:
+        _out(f"backup check FAILED: {len(report.failures)} problem(s) in {report.checked} files")
+        return EXIT_FAILURE
+    _out(f"backup check passed: all {report.checked} files are intact and decrypt (made {report.manifest.created_at})")
     return EXIT_OK
 
 
@@ -370,5 +439,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": generate,
     "image": image,
     "download": download,
+    "backup": backup,
+    "restore": restore,
+    "verify-backup": verify_backup,
     "fake-server": fake_server,
 }

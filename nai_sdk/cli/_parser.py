@@ -13,8 +13,8 @@ DEFAULT_IMAGE_MODEL: Final = "nai-diffusion-4-5-full"
 _DESCRIPTION = """\
 nai: NovelAI from the command line (nai-sdk).
 
-Compute your access key, log in, check that all your stories decrypt, download them, tokenize text, generate
-text and images, or run a local fake NovelAI to try all of it without an account."""
+Compute your access key, log in, check that all your stories decrypt, download them, back them up and restore
+them, tokenize text, generate text and images, or run a local fake NovelAI to try all of it without an account."""
 
 _EPILOG = """\
 getting started (no account needed):
@@ -28,7 +28,8 @@ credentials (options win over the environment):
   --token / NAI_TOKEN            an access token or a persistent API token (pst-...)
   --email / NAI_USERNAME         the account e-mail, with a password from --password, --password-stdin,
                                  NAI_PASSWORD, or a prompt when run in a terminal
-  Reading stories (sanity-check, download) needs the e-mail and password: the keystore key comes from them.
+  Reading stories (sanity-check, download, backup, restore, verify-backup) needs the e-mail and password:
+  the keystore key comes from them.
   Secrets are never printed, except what access-key and login are asked to print.
 
 servers: --base-url / NAI_BASE_URL sets all three hosts; --api-base-url, --text-base-url, --image-base-url
@@ -36,7 +37,8 @@ servers: --base-url / NAI_BASE_URL sets all three hosts; --api-base-url, --text-
 
 exit codes:
   0  success
-  1  the command failed (sanity-check found unreadable data, the server refused a request, ...)
+  1  the command failed (sanity-check or verify-backup found unreadable data, an object was not restored,
+     the server refused a request, ...)
   2  usage error: bad arguments, unknown model or preset, bad base64 input
   3  authentication: no credentials, wrong e-mail or password, refused token
   4  connection: the server could not be reached or timed out
@@ -232,6 +234,47 @@ def build_parser() -> argparse.ArgumentParser:
     _server_options(p)
     p.add_argument("-o", "--out", default="novelai-stories", metavar="DIR", help="folder (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+    p = _sub(
+        subparsers,
+        "backup",
+        "back up every object and the keystore, byte for byte as NovelAI holds them, with a manifest of sha256s "
+        "(into a new or empty folder; files 0600, folders 0700)",
+        "  nai backup novelai-backup-$(date +%F)\n  nai backup /mnt/usb/novelai --no-progress",
+        common,
+    )
+    _server_options(p)
+    p.add_argument("dir", metavar="DIR", help="the backup folder: new, or empty")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+    p = _sub(
+        subparsers,
+        "restore",
+        "put a backup back: objects the account lacks are created again (stories pointing at their content); "
+        "exits 1 if any object failed",
+        "  nai restore novelai-backup-2026-01-31\n  nai restore novelai-backup-2026-01-31 --overwrite -v",
+        common,
+    )
+    _server_options(p)
+    p.add_argument("dir", metavar="DIR", help="the backup folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also write the backup's version over objects the account holds under the same id (a 409 is reported)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="list every object and what was done with it")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+    p = _sub(
+        subparsers,
+        "verify-backup",
+        "check a backup without any network: every file against its sha256, every object decrypts with the "
+        "backup's keystore; exits 1 if anything failed",
+        "  nai verify-backup novelai-backup-2026-01-31 -e me@example.com",
+        common,
+    )
+    _email_options(p)
+    p.add_argument("dir", metavar="DIR", help="the backup folder")
 
     p = _sub(
         subparsers,
