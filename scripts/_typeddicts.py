@@ -75,10 +75,12 @@ def render(document: dict[str, Any]) -> str:
     names = {name: f"{name}Dict" for name, schema in schemas.items() if isinstance(schema, dict)}
     blocks: list[str] = []
     exported: list[str] = []
-    targets = [(names[name], name, schema, frozenset(), f"The JSON object `{name}`.") for name, schema in schemas.items()]
+    targets: list[tuple[str, Any, frozenset[str], str]] = [
+        (names[name], schema, frozenset(), f"The JSON object `{name}`.") for name, schema in schemas.items()
+    ]
     for derived, (source, left_out, why) in DERIVED.items():
-        targets.append((derived, source, schemas[source], left_out, why))
-    for class_name, name, schema, left_out, doc in targets:
+        targets.append((derived, schemas[source], left_out, why))
+    for class_name, schema, left_out, doc in targets:
         properties = schema.get("properties") if isinstance(schema, dict) else None
         if not isinstance(properties, dict) or not properties:
             continue
@@ -96,5 +98,5 @@ def render(document: dict[str, Any]) -> str:
             lines.append(f"    {key}: {annotation}")
         blocks.append("\n".join(lines))
         exported.append(class_name)
-    text = HEADER + "\n" + "\n\n\n".join(blocks) + "\n\n\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(exported)) + "]\n"
-    return text
+    names_list = "".join(f'    "{name}",\n' for name in sorted(exported))
+    return HEADER + "\n" + "\n\n\n".join(blocks) + "\n\n\n__all__ = [\n" + names_list + "]\n"
