@@ -54,7 +54,7 @@ __all__ = [
     "VerifyFailure",
     "VerifyReport",
     "check_envelope",
-    "keystore_field",
+    "keystore_answer",
     "object_file",
     "parse_listing",
     "raw_fingerprint",
@@ -689,11 +689,15 @@ def read_checked(root: Path, name: str, sha256: str, size: int) -> bytes:
     return content
 
 
-def keystore_field(content: bytes) -> str | None:
-    """The `keystore` field of a backed-up `GET /user/keystore` answer (None or "" when the account had none).
+def keystore_answer(content: bytes) -> tuple[str | None, int | float | None]:
+    """The `keystore` field and the `changeIndex` of a `GET /user/keystore` answer, read once.
+
+    Returns:
+        The field (None or "" when the account has no keystore) and the change index (None when absent).
 
     Raises:
-        KeystoreFormatError: the answer is not a JSON object with a str or null `keystore`.
+        KeystoreFormatError: the answer is not a JSON object with a str or null `keystore` and a numeric or absent
+            `changeIndex`.
     """
     answer = loads_strict(content, KeystoreFormatError, "the keystore answer")
     if not isinstance(answer, dict):
@@ -701,7 +705,10 @@ def keystore_field(content: bytes) -> str | None:
     field = answer.get("keystore")
     if field is not None and not isinstance(field, str):
         raise KeystoreFormatError(f"the keystore field is a {type(field).__name__}, not a str")
-    return field
+    change_index = answer.get("changeIndex")
+    if change_index is not None and (isinstance(change_index, bool) or not isinstance(change_index, int | float)):
+        raise KeystoreFormatError(f"the keystore changeIndex is not a number: {change_index!r:.40}")
+    return field, change_index
 
 
 def verify_backup(path: str | os.PathLike[str], encryption_key: bytes) -> VerifyReport:
@@ -730,7 +737,7 @@ def verify_backup(path: str | os.PathLike[str], encryption_key: bytes) -> Verify
     keystore: Keystore | None = None
     record = manifest.keystore
     try:
-        field = keystore_field(read_checked(root, record.file, record.sha256, record.size))
+        field, _ = keystore_answer(read_checked(root, record.file, record.sha256, record.size))
         keystore = Keystore.decrypt(field or None, encryption_key)
     except (BackupError, CryptoError, FormatError) as exc:
         failures.append(VerifyFailure(record.file, "keystore", "", f"{type(exc).__name__}: {exc}"))

@@ -51,7 +51,7 @@ from nai_sdk.backup import (
     RestoredObject,
     RestoreReport,
     check_envelope,
-    keystore_field,
+    keystore_answer,
     object_file,
     parse_listing,
     raw_fingerprint,
@@ -226,11 +226,7 @@ def _backup_keystore(writer: _Writer, key: bytes | None) -> Flow[KeystoreRecord]
     from nai_sdk.keystore import Keystore
 
     content = yield from call_content(get_keystore.operation.bind())
-    field = keystore_field(content)
-    answer = loads_strict(content, KeystoreFormatError, "the keystore answer")
-    change_index = answer.get("changeIndex")
-    if change_index is not None and (isinstance(change_index, bool) or not isinstance(change_index, int | float)):
-        raise KeystoreFormatError(f"the keystore changeIndex is not a number: {change_index!r:.40}")
+    field, change_index = keystore_answer(content)
     if not field:
         if any(entry.type in _ENCRYPTED for entry in writer.entries.values()):
             raise KeystoreFormatError(
@@ -452,7 +448,7 @@ def restore_flow(
     if key is None:
         raise ConfigurationError("restoring a backup needs the account e-mail and password (not only a token)")
     record = manifest.keystore
-    field = keystore_field(read_checked(root, record.file, record.sha256, record.size))
+    field, _ = keystore_answer(read_checked(root, record.file, record.sha256, record.size))
     state = credentials.keystore
     if field:
         # Opens with this account's key or raises (DecryptionError) before anything is written; a meta keyed
