@@ -6,21 +6,27 @@ be there with its title and text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _client_helpers import maybe
 from conftest import FAST_BACKOFF, Credentials
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nai_sdk import crypto
 from nai_sdk._client import NovelAI
+from nai_sdk._json import loads_strict
 from nai_sdk.backup import (
     BACKUP_FORMAT_VERSION,
     MANIFEST_FILE,
     BackupError,
+    check_envelope,
     parse_listing,
     read_manifest,
     verify_backup,
@@ -444,3 +450,96 @@ def test_parse_listing_keeps_each_envelope_byte_for_byte() -> None:
 def test_parse_listing_refuses_what_is_not_a_listing(page: bytes) -> None:
     with pytest.raises(ObjectFormatError):
         parse_listing(page, "presets")
+
+
+# --- the listing scanner against a strict JSON parser --------------------------------------------------------------
+
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_text = st.text(st.characters(exclude_categories=()), max_size=12)
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=10,
+)
+_envelopes = st.fixed_dictionaries(
+    {"id": st.text(min_size=1, max_size=8), "data": _text, "meta": st.none() | _text},
+    optional={"type": st.just("presets"), "changeIndex": st.integers(0, 2**53), "extra": _values},
+)
+
+
+@st.composite
+def _listings(draw: st.DrawFn) -> bytes:
+    """A listing page spelt in one of the ways JSON allows: spacing, escapes, key order, extra members."""
+    envelopes = draw(st.lists(_envelopes, max_size=4))
+    ascii_only = draw(st.booleans())
+    indent = draw(st.sampled_from([None, 0, 2]))
+    page: dict[str, Any] = {"objects": envelopes}
+    if draw(st.booleans()):
+        page = {"before": draw(_values), **page, "after": draw(_values)}
+    text = json.dumps(page, ensure_ascii=ascii_only, indent=indent)
+    return text.encode("utf-8", "surrogatepass") if not ascii_only else text.encode()
+
+
+def _oracle(content: bytes) -> list[Any] | None:
+    """The objects a strict parser reads, or None when it refuses the page or an envelope."""
+    try:
+        page = loads_strict(content, ObjectFormatError, "page")
+        if not isinstance(page, dict) or not isinstance(page.get("objects"), list):
+            return None
+        return [check_envelope(item, "presets", "item") for item in page["objects"]]
+    except ObjectFormatError:
+        return None
+
+
+@PROPERTY_SETTINGS
+@given(_listings())
+def test_parse_listing_reads_every_spelling_byte_for_byte(content: bytes) -> None:
+    expected = _oracle(content)
+    if expected is None:
+        # Only the surrogates json.dumps leaves raw (ensure_ascii=False) make a page that is not UTF-8.
+        with pytest.raises(ObjectFormatError):
+            parse_listing(content, "presets")
+        return
+    listed = parse_listing(content, "presets")
+    assert expected == [loads_strict(bytes(item.raw), ObjectFormatError, "raw") for item in listed]
+    assert [item["data"] for item in expected] == [item.data for item in listed]
+    assert [(item["id"], item.get("meta")) for item in expected] == [(item.id, item.meta) for item in listed]
+
+
+@st.composite
+def _damaged(draw: st.DrawFn) -> bytes:
+    content = bytearray(draw(_listings()))
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.integers(0, len(content)))
+        action = draw(st.sampled_from(["flip", "insert", "delete"]))
+        if action == "insert" or not content:
+            content[where:where] = bytes([draw(st.integers(0, 255))])
+        elif action == "delete":
+            del content[min(where, len(content) - 1)]
+        else:
+            content[min(where, len(content) - 1)] ^= 1 << draw(st.integers(0, 7))
+    return bytes(content)
+
+
+@PROPERTY_SETTINGS
+@given(st.one_of(_damaged(), st.binary(max_size=64)))
+def test_parse_listing_accepts_exactly_what_a_strict_parser_reads(content: bytes) -> None:
+    """Damaged or arbitrary bytes: a typed error, or the objects a strict parser reads, never anything else."""
+    expected = _oracle(content)
+    try:
+        listed = parse_listing(content, "presets")
+    except ObjectFormatError:
+        # Refused where the strict parser reads it only for what the scanner checks on top: one 'objects' key.
+        assert expected is None or content.count(b'"objects"') > 1
+        return
+    assert expected is not None
+    assert expected == [loads_strict(bytes(item.raw), ObjectFormatError, "raw") for item in listed]
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=200) | st.builds(lambda v: json.dumps(v).encode(), _values))
+def test_read_manifest_gives_a_manifest_or_a_backup_error(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / MANIFEST_FILE).write_bytes(content)
+        with contextlib.suppress(BackupError):
+            read_manifest(folder)
