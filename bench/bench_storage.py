@@ -39,7 +39,7 @@ def _blind_story(nai: NovelAI, title: str) -> None:
     meta = keystore.new_meta()
     key = crypto.encryption_key(EMAIL, PASSWORD)
     text, count = keystore.seal(key)
-    nai._run(_put_keystore(text))
+    nai._engine.run(_put_keystore(text))
     keystore.mark_saved(text, key, count)
     content = UserObject.new("storycontent", {"storyContentVersion": 6, "story": {}}, keystore, meta=meta)
     content = nai.storage.create(content)

@@ -23,7 +23,7 @@ SPEC = Path("spec/novelai-primary.openapi.yaml")
 
 #: Fields the facade reads or sends: (schema, JSON name, the facade file whose line must fail).
 RENAMES = [
-    ("SuccessfulLoginResponse", "accessToken", "nai_sdk/_client.py"),
+    ("SuccessfulLoginResponse", "accessToken", "nai_sdk/_session.py"),
     ("GetKeystoreResponse", "keystore", "nai_sdk/resources/_keystore.py"),
     ("CreatePersistentTokenInput", "overwrite", "nai_sdk/resources/account.py"),
 ]

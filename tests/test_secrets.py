@@ -21,7 +21,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
     for name in ("nai_sdk", "httpx", "httpcore", "aiohttp"):
         caplog.set_level(logging.DEBUG, logger=name)
     nai = make_client(email=creds.email, password=creds.password)
-    shown: list[str] = [repr(nai), repr(nai.options), repr(nai._credentials), str(nai.__dict__)]
+    shown: list[str] = [repr(nai), repr(nai.options), repr(nai._session), repr(nai._engine), str(nai.__dict__)]
     await maybe(nai.account.information())
     stream = nai.text.stream("x", "kayra", max_length=3, min_length=3)
     await collect(stream)
@@ -51,7 +51,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
 
     assert caplog.records, "expected httpx/httpcore debug logs to be captured"
     encryption = crypto.encryption_key(creds.email, creds.password)
-    session_token = nai._credentials.token
+    session_token = nai._session.token
     secrets = {
         "password": creds.password,
         "access key": creds.access_key,

@@ -279,7 +279,7 @@ async def test_a_keystore_that_does_not_open_is_a_decryption_error_when_stories_
     wrong_password = make_client(email=creds.email, password=creds.password + "x")
     # The fake logs in by access key; give the wrong password's key this account's token to reach the keystore.
     fake.state.tokens[creds.token] = creds.account.id
-    wrong_password._credentials.authorization = "Bearer " + creds.token
+    wrong_password._session.authorization = "Bearer " + creds.token
     with pytest.raises(DecryptionError):
         await maybe(wrong_password.storage.create_story("new"))
     assert 1 == len(fresh_read(fake, creds))

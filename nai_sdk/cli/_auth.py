@@ -21,7 +21,7 @@ from nai_sdk.cli._errors import EXIT_AUTH, EXIT_USAGE, CliError
 if TYPE_CHECKING:
     from nai_sdk import NovelAI
 
-__all__ = ["Credentials", "make_client", "read_password", "resolve_credentials", "token_of"]
+__all__ = ["Credentials", "make_client", "read_password", "resolve_credentials"]
 
 #: `token`: a token, or an e-mail and password to log in with. `password`: the e-mail and password are required
 #: (to log in, or to open the keystore); a token, if given, is used for the requests.
@@ -115,14 +115,3 @@ def make_client(args: argparse.Namespace, credentials: Credentials) -> NovelAI:
             raise CliError("--timeout must be a positive number of seconds", EXIT_USAGE)
         options["timeout"] = args.timeout
     return NovelAI(token=credentials.token, email=credentials.email, password=credentials.password, **options)
-
-
-def token_of(client: NovelAI) -> str:
-    """The bearer token the client holds after logging in.
-
-    `NovelAI` has no public accessor for it yet; `login` is the one command whose purpose is to print it.
-    """
-    token = client._credentials.token
-    if token is None:  # pragma: no cover - login() either sets a token or raises
-        raise CliError("the login gave no token")
-    return token

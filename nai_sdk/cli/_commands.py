@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nai_sdk._files import private_folder, write_private
-from nai_sdk.cli._auth import make_client, read_password, resolve_credentials, token_of
+from nai_sdk.cli._auth import make_client, read_password, resolve_credentials
 from nai_sdk.cli._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
 from nai_sdk.cli._progress import ProgressBar
 
@@ -107,8 +107,7 @@ def tokenize(args: argparse.Namespace) -> int:
 def login(args: argparse.Namespace) -> int:
     credentials = resolve_credentials(args, "password")
     with make_client(args, credentials) as nai:
-        nai.login()
-        _out(token_of(nai))
+        _out(nai.login())
     return EXIT_OK
 
 

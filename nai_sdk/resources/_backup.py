@@ -72,7 +72,7 @@ from nai_sdk.resources._base import Flow, Kind, Progress, Step, call_content
 from nai_sdk.resources._keystore import keystore_flow, save_keystore_flow
 
 if TYPE_CHECKING:
-    from nai_sdk._client import _Credentials
+    from nai_sdk._session import Session
     from nai_sdk.keystore import Keystore
 
 __all__ = ["LISTING_PASSES", "backup_flow", "restore_flow"]
@@ -241,7 +241,7 @@ def _backup_keystore(writer: _Writer, key: bytes | None) -> Flow[KeystoreRecord]
 
 
 def backup_flow(
-    credentials: _Credentials, path: str | os.PathLike[str], progress: Progress | None, page_size: int
+    session: Session, path: str | os.PathLike[str], progress: Progress | None, page_size: int
 ) -> Flow[Manifest]:
     """Write a backup of every object and the keystore into the folder `path` (see the module)."""
     from nai_sdk import __version__
@@ -253,7 +253,7 @@ def backup_flow(
     for object_type in BACKUP_TYPES:
         yield from _each_object(object_type, page_size, functools.partial(writer.write, object_type), progress)
     # Last: every key of an object listed above was saved before that object was uploaded, so it is in here.
-    record = yield from _backup_keystore(writer, credentials.encryption_key)
+    record = yield from _backup_keystore(writer, session.encryption_key)
     if progress is not None:
         progress("keystore", 1, 1)
     writer.sync()
@@ -432,7 +432,7 @@ class _Restorer:
 
 
 def restore_flow(
-    credentials: _Credentials,
+    session: Session,
     path: str | os.PathLike[str],
     overwrite: bool,
     progress: Progress | None,
@@ -444,12 +444,12 @@ def restore_flow(
     _check_page_size(page_size)
     root = Path(path)
     manifest = read_manifest(root)
-    key = credentials.encryption_key
+    key = session.encryption_key
     if key is None:
         raise ConfigurationError("restoring a backup needs the account e-mail and password (not only a token)")
     record = manifest.keystore
     field, _ = keystore_answer(read_checked(root, record.file, record.sha256, record.size))
-    state = credentials.keystore
+    state = session.keystore
     if field:
         # Opens with this account's key or raises (DecryptionError) before anything is written; a meta keyed
         # differently here and on the server is a KeystoreConflictError, also before anything is written.

@@ -17,8 +17,8 @@ from nai_sdk._locks import Acquire, Pause
 if TYPE_CHECKING:
     from nai_client.types import Bound
 
-    from nai_sdk._client import AsyncNovelAI, NovelAI
     from nai_sdk._config import Host
+    from nai_sdk._session import AsyncEngine, SyncEngine
 
 __all__ = [
     "Acquire",
@@ -71,21 +71,21 @@ def call_content(
 
 
 class Resource:
-    """Base of the synchronous resources: holds the client that runs their flows."""
+    """Base of the synchronous resources: holds the engine that runs their flows (and nothing of the client)."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_engine",)
 
-    def __init__(self, client: NovelAI) -> None:
-        self._client = client
+    def __init__(self, engine: SyncEngine) -> None:
+        self._engine = engine
 
 
 class AsyncResource:
     """Base of the asynchronous resources."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_engine",)
 
-    def __init__(self, client: AsyncNovelAI) -> None:
-        self._client = client
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
 
 #: `progress(object_type, done_so_far, total_or_None)`, called after every page of a download or a backup.

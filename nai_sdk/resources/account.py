@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     )
     from nai_client.types import Operation
 
-    from nai_sdk._client import _Credentials
+    from nai_sdk._session import Session
 
 __all__ = ["Account", "AsyncAccount"]
 
@@ -92,26 +92,26 @@ def _persistent_token_flow(overwrite: bool) -> Flow[str | None]:
     return answer.token
 
 
-def _change_access_key_flow(credentials: _Credentials, email: str, password: str) -> Flow[None]:
+def _change_access_key_flow(session: Session, email: str, password: str) -> Flow[None]:
     from nai_sdk import crypto
     from nai_sdk.resources._keystore import reencrypt_flow
 
-    if credentials.access_key is None or credentials.encryption_key is None:
+    if session.access_key is None:
         raise ConfigurationError("changing the access key needs the current e-mail and password")
-    current_key = credentials.access_key
+    current_key = session.access_key
+    current_encryption = session.encryption_key
     new_key = crypto.access_key(email, password)
     new_encryption = crypto.encryption_key(email, password)
 
     def change() -> Flow[None]:
         body = ChangeAccessKeyRequest(current_access_key=current_key, new_access_key=new_key, new_email=email)
         login = yield from call(change_access_key.operation.bind(body=body), kind=Kind.UNSAFE)
-        credentials.access_key = new_key
-        credentials.encryption_key = new_encryption
-        credentials.authorization = "Bearer " + login.access_token
+        session.switch_keys(new_key, new_encryption)
+        session.authorization = "Bearer " + login.access_token
 
     # The keystore is encrypted under a key derived from the password: it is read (strictly) with the old key
     # before the change and written back under the new one after it, all under the keystore lock.
-    yield from reencrypt_flow(credentials.keystore, credentials.encryption_key, new_encryption, change())
+    yield from reencrypt_flow(session.keystore, current_encryption, new_encryption, change())
 
 
 def _recover_flow(recovery_token: str, email: str, password: str, delete_content: bool) -> Flow[str]:
@@ -144,31 +144,31 @@ class Account(Resource):
 
     def information(self) -> AccountInformationResponse:
         """E-mail verification, trial and ban status, creation date."""
-        return self._client._run(_get(get_account_information.operation))
+        return self._engine.run(_get(get_account_information.operation))
 
     def data(self) -> UserAccountDataResponse:
         """Priority, subscription, keystore field, settings and information in one request."""
-        return self._client._run(_get(get_user_data.operation))
+        return self._engine.run(_get(get_user_data.operation))
 
     def priority(self) -> PriorityResponse:
         """Priority actions left and the next refill."""
-        return self._client._run(_get(get_priority.operation))
+        return self._engine.run(_get(get_priority.operation))
 
     def subscription(self) -> SubscriptionResponse:
         """The subscription tier, expiry, perks and training steps left."""
-        return self._client._run(_get(get_subscription.operation))
+        return self._engine.run(_get(get_subscription.operation))
 
     def gift_keys(self) -> list[GiftKeysResponseGiftKeysItem]:
         """The gift keys the account bought."""
-        return self._client._run(_gift_keys_flow())
+        return self._engine.run(_gift_keys_flow())
 
     def client_settings(self) -> dict[str, Any]:
         """The web client's settings (decoded JSON)."""
-        return self._client._run(_client_settings_flow())
+        return self._engine.run(_client_settings_flow())
 
     def set_client_settings(self, settings: Mapping[str, Any] | str) -> None:
         """Replaces the web client's settings (a mapping, or a JSON text)."""
-        self._client._run(_set_client_settings_flow(settings))
+        self._engine.run(_set_client_settings_flow(settings))
 
     def create_persistent_token(self, *, overwrite: bool = False) -> str | None:
         """Creates a persistent API token (`pst-...`).
@@ -176,26 +176,26 @@ class Account(Resource):
         Returns:
             The token; None when one exists already and `overwrite` is false (NovelAI never shows it again).
         """
-        return self._client._run(_persistent_token_flow(overwrite))
+        return self._engine.run(_persistent_token_flow(overwrite))
 
     def change_access_key(self, email: str, password: str) -> None:
         """Changes the e-mail and/or password, re-encrypting the keystore under the new password.
 
         The client must have been built from the current e-mail and password; it switches to the new ones.
         """
-        self._client._run(_change_access_key_flow(self._client._credentials, email, password))
+        self._engine.run(_change_access_key_flow(self._engine.session, email, password))
 
     def request_deletion(self, email: str) -> None:
         """Asks NovelAI to e-mail a deletion token (step 1 of deleting the account)."""
-        self._client._run(_request_deletion_flow(email))
+        self._engine.run(_request_deletion_flow(email))
 
     def delete(self, deletion_token: str) -> None:
         """Deletes the account with the token from the e-mail (step 2). This cannot be undone."""
-        self._client._run(_delete_flow(deletion_token))
+        self._engine.run(_delete_flow(deletion_token))
 
     def request_recovery(self, email: str) -> None:
         """Asks NovelAI to e-mail a recovery token (step 1 of recovering an account with a lost password)."""
-        self._client._run(_request_recovery_flow(email))
+        self._engine.run(_request_recovery_flow(email))
 
     def recover(self, recovery_token: str, email: str, password: str, *, delete_content: bool = False) -> str:
         """Sets a new password with the recovery token (step 2).
@@ -206,7 +206,7 @@ class Account(Resource):
         Returns:
             An access token for the recovered account.
         """
-        return self._client._run(_recover_flow(recovery_token, email, password, delete_content))
+        return self._engine.run(_recover_flow(recovery_token, email, password, delete_content))
 
 
 class AsyncAccount(AsyncResource):
@@ -214,52 +214,52 @@ class AsyncAccount(AsyncResource):
 
     async def information(self) -> AccountInformationResponse:
         """E-mail verification, trial and ban status, creation date."""
-        return await self._client._run(_get(get_account_information.operation))
+        return await self._engine.run(_get(get_account_information.operation))
 
     async def data(self) -> UserAccountDataResponse:
         """Priority, subscription, keystore field, settings and information in one request."""
-        return await self._client._run(_get(get_user_data.operation))
+        return await self._engine.run(_get(get_user_data.operation))
 
     async def priority(self) -> PriorityResponse:
         """Priority actions left and the next refill."""
-        return await self._client._run(_get(get_priority.operation))
+        return await self._engine.run(_get(get_priority.operation))
 
     async def subscription(self) -> SubscriptionResponse:
         """The subscription tier, expiry, perks and training steps left."""
-        return await self._client._run(_get(get_subscription.operation))
+        return await self._engine.run(_get(get_subscription.operation))
 
     async def gift_keys(self) -> list[GiftKeysResponseGiftKeysItem]:
         """The gift keys the account bought."""
-        return await self._client._run(_gift_keys_flow())
+        return await self._engine.run(_gift_keys_flow())
 
     async def client_settings(self) -> dict[str, Any]:
         """The web client's settings (decoded JSON)."""
-        return await self._client._run(_client_settings_flow())
+        return await self._engine.run(_client_settings_flow())
 
     async def set_client_settings(self, settings: Mapping[str, Any] | str) -> None:
         """Replaces the web client's settings (a mapping, or a JSON text)."""
-        await self._client._run(_set_client_settings_flow(settings))
+        await self._engine.run(_set_client_settings_flow(settings))
 
     async def create_persistent_token(self, *, overwrite: bool = False) -> str | None:
         """Creates a persistent API token (see `Account.create_persistent_token`)."""
-        return await self._client._run(_persistent_token_flow(overwrite))
+        return await self._engine.run(_persistent_token_flow(overwrite))
 
     async def change_access_key(self, email: str, password: str) -> None:
         """Changes the e-mail and/or password (see `Account.change_access_key`)."""
-        await self._client._run(_change_access_key_flow(self._client._credentials, email, password))
+        await self._engine.run(_change_access_key_flow(self._engine.session, email, password))
 
     async def request_deletion(self, email: str) -> None:
         """Asks NovelAI to e-mail a deletion token."""
-        await self._client._run(_request_deletion_flow(email))
+        await self._engine.run(_request_deletion_flow(email))
 
     async def delete(self, deletion_token: str) -> None:
         """Deletes the account with the token from the e-mail. This cannot be undone."""
-        await self._client._run(_delete_flow(deletion_token))
+        await self._engine.run(_delete_flow(deletion_token))
 
     async def request_recovery(self, email: str) -> None:
         """Asks NovelAI to e-mail a recovery token."""
-        await self._client._run(_request_recovery_flow(email))
+        await self._engine.run(_request_recovery_flow(email))
 
     async def recover(self, recovery_token: str, email: str, password: str, *, delete_content: bool = False) -> str:
         """Sets a new password with the recovery token (see `Account.recover`)."""
-        return await self._client._run(_recover_flow(recovery_token, email, password, delete_content))
+        return await self._engine.run(_recover_flow(recovery_token, email, password, delete_content))

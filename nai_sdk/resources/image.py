@@ -68,19 +68,19 @@ class Images(Resource):
         Returns:
             The PNG images, unzipped.
         """
-        return self._client._run(_generate_flow(prompt, params or V45Params(), model))
+        return self._engine.run(_generate_flow(prompt, params or V45Params(), model))
 
     def upscale(self, image: bytes, width: int, height: int, *, scale: AiUpscaleImageRequestScale = 4) -> Image:
         """Upscales a PNG of `width` x `height` by `scale` (2 or 4)."""
-        return self._client._run(_upscale_flow(image, width, height, scale))
+        return self._engine.run(_upscale_flow(image, width, height, scale))
 
     def annotate(self, image: bytes, model: str = "canny", **parameters: Any) -> Image:
         """Runs a ControlNet annotator (`canny`, `hed`, `midas`, `mlsd`, `openpose`, ...) on a PNG."""
-        return self._client._run(_annotate_flow(image, model, parameters))
+        return self._engine.run(_annotate_flow(image, model, parameters))
 
     def suggest_tags(self, prompt: str, model: str = "nai-diffusion-4-5-full") -> list[TagSuggestion]:
         """Tags that complete the last one of `prompt`."""
-        return self._client._run(_suggest_flow(prompt, model))
+        return self._engine.run(_suggest_flow(prompt, model))
 
 
 class AsyncImages(AsyncResource):
@@ -90,16 +90,16 @@ class AsyncImages(AsyncResource):
         self, prompt: str, params: ImageParams | None = None, *, model: str | None = None
     ) -> ImageResult:
         """Generates images (see `Images.generate`)."""
-        return await self._client._run(_generate_flow(prompt, params or V45Params(), model))
+        return await self._engine.run(_generate_flow(prompt, params or V45Params(), model))
 
     async def upscale(self, image: bytes, width: int, height: int, *, scale: AiUpscaleImageRequestScale = 4) -> Image:
         """Upscales a PNG by `scale` (2 or 4)."""
-        return await self._client._run(_upscale_flow(image, width, height, scale))
+        return await self._engine.run(_upscale_flow(image, width, height, scale))
 
     async def annotate(self, image: bytes, model: str = "canny", **parameters: Any) -> Image:
         """Runs a ControlNet annotator on a PNG."""
-        return await self._client._run(_annotate_flow(image, model, parameters))
+        return await self._engine.run(_annotate_flow(image, model, parameters))
 
     async def suggest_tags(self, prompt: str, model: str = "nai-diffusion-4-5-full") -> list[TagSuggestion]:
         """Tags that complete the last one of `prompt`."""
-        return await self._client._run(_suggest_flow(prompt, model))
+        return await self._engine.run(_suggest_flow(prompt, model))

@@ -92,23 +92,23 @@ class Modules(Resource):
         lr: float = 1e-4,
     ) -> Module:
         """Starts training a module on `data` (the training text); spends training steps."""
-        return self._client._run(_train_flow(data, lr, steps, name, description, model))
+        return self._engine.run(_train_flow(data, lr, steps, name, description, model))
 
     def list(self) -> list[Module]:
         """Every module of the account."""
-        return self._client._run(_list_flow())
+        return self._engine.run(_list_flow())
 
     def get(self, module_id: str) -> Module:
         """One module."""
-        return self._client._run(_get_flow(module_id))
+        return self._engine.run(_get_flow(module_id))
 
     def delete(self, module_id: str) -> None:
         """Deletes a module."""
-        self._client._run(_delete_flow(module_id))
+        self._engine.run(_delete_flow(module_id))
 
     def buy_steps(self, amount: int) -> None:
         """Buys `amount` training steps (2000..10000) with Anlas."""
-        self._client._run(_buy_flow(amount))
+        self._engine.run(_buy_flow(amount))
 
 
 class AsyncModules(AsyncResource):
@@ -125,20 +125,20 @@ class AsyncModules(AsyncResource):
         lr: float = 1e-4,
     ) -> Module:
         """Starts training a module on `data`."""
-        return await self._client._run(_train_flow(data, lr, steps, name, description, model))
+        return await self._engine.run(_train_flow(data, lr, steps, name, description, model))
 
     async def list(self) -> list[Module]:
         """Every module of the account."""
-        return await self._client._run(_list_flow())
+        return await self._engine.run(_list_flow())
 
     async def get(self, module_id: str) -> Module:
         """One module."""
-        return await self._client._run(_get_flow(module_id))
+        return await self._engine.run(_get_flow(module_id))
 
     async def delete(self, module_id: str) -> None:
         """Deletes a module."""
-        await self._client._run(_delete_flow(module_id))
+        await self._engine.run(_delete_flow(module_id))
 
     async def buy_steps(self, amount: int) -> None:
         """Buys `amount` training steps (2000..10000) with Anlas."""
-        await self._client._run(_buy_flow(amount))
+        await self._engine.run(_buy_flow(amount))

@@ -34,7 +34,6 @@ from nai_client.types import UNSET
 
 from nai_sdk.errors import (
     APIConnectionError,
-    ConfigurationError,
     ConflictError,
     InternalServerError,
     NovelAIError,
@@ -46,7 +45,7 @@ from nai_sdk.resources._base import Acquire, AsyncResource, Flow, Kind, Progress
 from nai_sdk.resources._keystore import keystore_flow, list_page, save_keystore_flow, save_locked
 
 if TYPE_CHECKING:
-    from nai_sdk._client import _Credentials
+    from nai_sdk._session import Session
     from nai_sdk.backup import Manifest, RestoreReport, VerifyReport
     from nai_sdk.content import Document, UserObject
     from nai_sdk.keystore import Keystore
@@ -93,24 +92,18 @@ class Story:
         return self.content.document() if self.content is not None else None
 
 
-def _encryption_key(credentials: _Credentials) -> bytes:
-    if credentials.encryption_key is None:
-        raise ConfigurationError("opening the keystore needs the account e-mail and password (not only a token)")
-    return credentials.encryption_key
+def _keystore_flow(session: Session, refresh: bool = False) -> Flow[Keystore]:
+    return (yield from keystore_flow(session.keystore, session.encryption_key, refresh))
 
 
-def _keystore_flow(credentials: _Credentials, refresh: bool = False) -> Flow[Keystore]:
-    return (yield from keystore_flow(credentials.keystore, _encryption_key(credentials), refresh))
+def _save_keystore_flow(session: Session, keystore: Keystore | None) -> Flow[None]:
+    return (yield from save_keystore_flow(session.keystore, session.encryption_key, keystore))
 
 
-def _save_keystore_flow(credentials: _Credentials, keystore: Keystore | None) -> Flow[None]:
-    return (yield from save_keystore_flow(credentials.keystore, _encryption_key(credentials), keystore))
-
-
-def _keystore_for(credentials: _Credentials, object_type: str) -> Flow[Keystore | None]:
+def _keystore_for(session: Session, object_type: str) -> Flow[Keystore | None]:
     if object_type not in _ENCRYPTED:
         return None
-    return (yield from _keystore_flow(credentials))
+    return (yield from _keystore_flow(session))
 
 
 def _missing_key(obj: UserObject) -> bool:
@@ -118,7 +111,7 @@ def _missing_key(obj: UserObject) -> bool:
 
 
 def _retry_missing_keys(
-    credentials: _Credentials, keystore: Keystore | None, objects: list[UserObject]
+    session: Session, keystore: Keystore | None, objects: list[UserObject]
 ) -> Flow[list[UserObject]]:
     """Objects whose meta the cached keystore lacks were likely made by another device since it was read: re-read
     the keystore once (merging its new keys into the cache) and decrypt those objects again."""
@@ -126,16 +119,14 @@ def _retry_missing_keys(
 
     if keystore is None or not any(_missing_key(obj) for obj in objects):
         return objects
-    keystore = yield from _keystore_flow(credentials, refresh=True)
+    keystore = yield from _keystore_flow(session, refresh=True)
     return [decrypt_object(obj.raw, keystore) if _missing_key(obj) and obj.raw is not None else obj for obj in objects]
 
 
-def _list_flow(
-    credentials: _Credentials, object_type: str, progress: Progress | None, page_size: int
-) -> Flow[list[UserObject]]:
+def _list_flow(session: Session, object_type: str, progress: Progress | None, page_size: int) -> Flow[list[UserObject]]:
     from nai_sdk.content import decrypt_objects
 
-    keystore = yield from _keystore_for(credentials, object_type)
+    keystore = yield from _keystore_for(session, object_type)
     raws: list[Any] = []
     while True:
         page = yield from list_page(object_type, len(raws), page_size)
@@ -144,21 +135,21 @@ def _list_flow(
             progress(object_type, len(raws), None)
         if len(page) < page_size:
             break
-    return (yield from _retry_missing_keys(credentials, keystore, decrypt_objects(raws, keystore)))
+    return (yield from _retry_missing_keys(session, keystore, decrypt_objects(raws, keystore)))
 
 
-def _get_flow(credentials: _Credentials, object_type: str, object_id: str) -> Flow[UserObject]:
+def _get_flow(session: Session, object_type: str, object_id: str) -> Flow[UserObject]:
     from nai_sdk.content import decrypt_object
 
-    keystore = yield from _keystore_for(credentials, object_type)
+    keystore = yield from _keystore_for(session, object_type)
     raw = yield from call(get_object.operation.bind(object_type, object_id))
-    (obj,) = yield from _retry_missing_keys(credentials, keystore, [decrypt_object(raw.to_dict(), keystore)])
+    (obj,) = yield from _retry_missing_keys(session, keystore, [decrypt_object(raw.to_dict(), keystore)])
     return obj
 
 
-def _stories_flow(credentials: _Credentials, progress: Progress | None, page_size: int) -> Flow[list[Story]]:
-    stories = yield from _list_flow(credentials, "stories", progress, page_size)
-    contents = yield from _list_flow(credentials, "storycontent", progress, page_size)
+def _stories_flow(session: Session, progress: Progress | None, page_size: int) -> Flow[list[Story]]:
+    stories = yield from _list_flow(session, "stories", progress, page_size)
+    contents = yield from _list_flow(session, "storycontent", progress, page_size)
     by_id = {content.id: content for content in contents}
     linked = []
     for story in stories:
@@ -168,43 +159,43 @@ def _stories_flow(credentials: _Credentials, progress: Progress | None, page_siz
 
 
 def _download_flow(
-    credentials: _Credentials, types: Iterable[str], progress: Progress | None, page_size: int
+    session: Session, types: Iterable[str], progress: Progress | None, page_size: int
 ) -> Flow[dict[str, list[UserObject]]]:
     result: dict[str, list[UserObject]] = {}
     for object_type in types:
-        result[object_type] = yield from _list_flow(credentials, object_type, progress, page_size)
+        result[object_type] = yield from _list_flow(session, object_type, progress, page_size)
     return result
 
 
-def _prepare_upload(credentials: _Credentials, obj: UserObject) -> Flow[tuple[Keystore | None, dict[str, Any]]]:
+def _prepare_upload(session: Session, obj: UserObject) -> Flow[tuple[Keystore | None, dict[str, Any]]]:
     from nai_sdk.content import encrypt_object
 
-    keystore = yield from _keystore_for(credentials, obj.type)
+    keystore = yield from _keystore_for(session, obj.type)
     # encrypt_object refuses an object that failed to decrypt (UploadRefusedError) before anything is sent.
     wire = encrypt_object(obj, keystore)
     if keystore is not None and keystore.changed:
         # A key is new (maybe the object's): without the keystore saved first, the object could not be read back.
         # A keystore with no new key is never written, so an ordinary edit sends nothing but the object.
-        yield from _save_keystore_flow(credentials, None)
+        yield from _save_keystore_flow(session, None)
     return keystore, wire
 
 
-def _create_flow(credentials: _Credentials, obj: UserObject) -> Flow[UserObject]:
+def _create_flow(session: Session, obj: UserObject) -> Flow[UserObject]:
     from nai_sdk.content import decrypt_object
 
-    keystore, wire = yield from _prepare_upload(credentials, obj)
+    keystore, wire = yield from _prepare_upload(session, obj)
     # PUT, but not idempotent: every call creates another object.
     body = UserDataInput(meta=wire["meta"], data=wire["data"])
     raw = yield from call(create_object.operation.bind(obj.type, body=body), kind=Kind.UNSAFE)
     return decrypt_object(raw.to_dict(), keystore)
 
 
-def _edit_flow(credentials: _Credentials, obj: UserObject) -> Flow[UserObject]:
+def _edit_flow(session: Session, obj: UserObject) -> Flow[UserObject]:
     from nai_sdk.content import decrypt_object
 
     if not obj.modified and obj.error is None and obj.raw is not None:
         return obj
-    keystore, wire = yield from _prepare_upload(credentials, obj)
+    keystore, wire = yield from _prepare_upload(session, obj)
     body = UserDataInput(
         meta=wire["meta"], data=wire["data"], change_index=UNSET if obj.change_index is None else obj.change_index
     )
@@ -226,10 +217,10 @@ def _delete_flow(object_type: str, object_id: str) -> Flow[None]:
     yield from call(delete_object.operation.bind(object_type, object_id))
 
 
-def _new_key_flow(credentials: _Credentials) -> Flow[tuple[Keystore, str]]:
+def _new_key_flow(session: Session) -> Flow[tuple[Keystore, str]]:
     """A new meta and key, saved (read-merge-write) before it is returned; the lock covers both steps."""
-    key = _encryption_key(credentials)
-    state = credentials.keystore
+    key = session.encryption_key
+    state = session.keystore
     keystore = yield from keystore_flow(state, key)
     yield Acquire(state.semaphore)
     try:
@@ -261,7 +252,7 @@ class _Unchecked(Exception):
         self.error = error
 
 
-def _create_or_find(credentials: _Credentials, obj: UserObject, keystore: Keystore) -> Flow[UserObject]:
+def _create_or_find(session: Session, obj: UserObject, keystore: Keystore) -> Flow[UserObject]:
     """Create `obj`; when the answer is lost (a cut connection, a 5xx), find out whether it was created after all.
 
     Raises:
@@ -271,7 +262,7 @@ def _create_or_find(credentials: _Credentials, obj: UserObject, keystore: Keysto
     from nai_sdk.content import decrypt_object
 
     try:
-        return (yield from _create_flow(credentials, obj))
+        return (yield from _create_flow(session, obj))
     except (APIConnectionError, InternalServerError, UnexpectedAnswerError) as exc:
         try:
             found = yield from _find_by_meta(obj.type, obj.meta)
@@ -283,16 +274,16 @@ def _create_or_find(credentials: _Credentials, obj: UserObject, keystore: Keysto
         return decrypt_object(found, keystore)
 
 
-def _new_story_flow(credentials: _Credentials, title: str, text: str) -> Flow[Story]:
+def _new_story_flow(session: Session, title: str, text: str) -> Flow[Story]:
     """A minimal story: content first (its id goes into the story's `remoteStoryId`), under one new meta."""
     from nai_sdk.content import UserObject
 
-    keystore, meta = yield from _new_key_flow(credentials)
+    keystore, meta = yield from _new_key_flow(session)
     content = UserObject.new(
         "storycontent", {"storyContentVersion": 6, "story": {"fragments": [{"data": text}]}}, keystore, meta=meta
     )
     try:
-        content = yield from _create_or_find(credentials, content, keystore)
+        content = yield from _create_or_find(session, content, keystore)
     except _Unchecked as unchecked:
         raise unchecked.error from None
     story = UserObject.new(
@@ -302,7 +293,7 @@ def _new_story_flow(credentials: _Credentials, title: str, text: str) -> Flow[St
         meta=meta,
     )
     try:
-        story = yield from _create_or_find(credentials, story, keystore)
+        story = yield from _create_or_find(session, story, keystore)
     except _Unchecked as unchecked:
         # The story may exist: deleting its content could destroy it. Leave both, and say so.
         unchecked.error.add_note(f"the story's content object {content.id} was kept, in case the story was created")
@@ -332,7 +323,7 @@ class Storage(Resource):
             ConfigurationError: the client has no e-mail and password (a token cannot open the keystore).
             DecryptionError: the key does not open it.
         """
-        return self._client._run(_keystore_flow(self._client._credentials, refresh))
+        return self._engine.run(_keystore_flow(self._engine.session, refresh))
 
     def save_keystore(self, keystore: Keystore | None = None) -> None:
         """Saves the keystore's new keys, read-merge-write: keys other devices wrote meanwhile are kept.
@@ -348,21 +339,21 @@ class Storage(Resource):
             ConflictError: other devices kept writing through every retry.
             KeystoreFormatError: the server's keystore answer is broken and the account holds encrypted objects.
         """
-        self._client._run(_save_keystore_flow(self._client._credentials, keystore))
+        self._engine.run(_save_keystore_flow(self._engine.session, keystore))
 
     def objects(
         self, object_type: str, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
     ) -> list[UserObject]:
         """Every object of a type, decrypted; an object that fails to decrypt has `ok` False and `error` set."""
-        return self._client._run(_list_flow(self._client._credentials, object_type, progress, page_size))
+        return self._engine.run(_list_flow(self._engine.session, object_type, progress, page_size))
 
     def get(self, object_type: str, object_id: str) -> UserObject:
         """One object, decrypted."""
-        return self._client._run(_get_flow(self._client._credentials, object_type, object_id))
+        return self._engine.run(_get_flow(self._engine.session, object_type, object_id))
 
     def stories(self, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE) -> list[Story]:
         """Every story with its content (and through it, its document), decrypted."""
-        return self._client._run(_stories_flow(self._client._credentials, progress, page_size))
+        return self._engine.run(_stories_flow(self._engine.session, progress, page_size))
 
     def download(
         self,
@@ -372,7 +363,7 @@ class Storage(Resource):
         page_size: int = OBJECT_PAGE_SIZE,
     ) -> dict[str, list[UserObject]]:
         """Every object of the given types, by type; `progress(type, downloaded, None)` after every page."""
-        return self._client._run(_download_flow(self._client._credentials, types, progress, page_size))
+        return self._engine.run(_download_flow(self._engine.session, types, progress, page_size))
 
     def create(self, obj: UserObject) -> UserObject:
         """Uploads a new object (from `UserObject.new`); NovelAI assigns its id.
@@ -380,7 +371,7 @@ class Storage(Resource):
         Returns:
             The object as stored (with its id and change index).
         """
-        return self._client._run(_create_flow(self._client._credentials, obj))
+        return self._engine.run(_create_flow(self._engine.session, obj))
 
     def edit(self, obj: UserObject) -> UserObject:
         """Uploads the changes of an object that was read (nothing is sent if it did not change).
@@ -392,15 +383,15 @@ class Storage(Resource):
             ConflictError: it changed on the server since it was read; `.local` is `obj`, `.remote` the server's.
             UploadRefusedError: `obj` failed to decrypt.
         """
-        return self._client._run(_edit_flow(self._client._credentials, obj))
+        return self._engine.run(_edit_flow(self._engine.session, obj))
 
     def delete(self, object_type: str, object_id: str) -> None:
         """Deletes an object."""
-        self._client._run(_delete_flow(object_type, object_id))
+        self._engine.run(_delete_flow(object_type, object_id))
 
     def create_story(self, title: str, text: str = "") -> Story:
         """Creates a minimal story (metadata and content under a new keystore key)."""
-        return self._client._run(_new_story_flow(self._client._credentials, title, text))
+        return self._engine.run(_new_story_flow(self._engine.session, title, text))
 
     def backup(
         self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
@@ -427,7 +418,7 @@ class Storage(Resource):
             DecryptionError: the keystore does not open with the account's key.
             BackupError: the listing kept moving (another device deleting or editing) through every pass.
         """
-        return self._client._run(backup_flow(self._client._credentials, path, progress, page_size))
+        return self._engine.run(backup_flow(self._engine.session, path, progress, page_size))
 
     def restore(
         self,
@@ -464,7 +455,7 @@ class Storage(Resource):
             KeystoreConflictError: the backup and the server key one meta differently; nothing was written.
             ConfigurationError: the client has no e-mail and password.
         """
-        return self._client._run(restore_flow(self._client._credentials, path, overwrite, progress, page_size))
+        return self._engine.run(restore_flow(self._engine.session, path, overwrite, progress, page_size))
 
     def verify(self, path: str | os.PathLike[str]) -> VerifyReport:
         """Checks a backup with the account's key, without any network (`nai_sdk.backup.verify_backup`).
@@ -478,7 +469,7 @@ class Storage(Resource):
         """
         from nai_sdk.backup import verify_backup
 
-        return verify_backup(path, _encryption_key(self._client._credentials))
+        return verify_backup(path, self._engine.session.encryption_key)
 
 
 class AsyncStorage(AsyncResource):
@@ -486,25 +477,25 @@ class AsyncStorage(AsyncResource):
 
     async def keystore(self, *, refresh: bool = False) -> Keystore:
         """The account keystore (see `Storage.keystore`)."""
-        return await self._client._run(_keystore_flow(self._client._credentials, refresh))
+        return await self._engine.run(_keystore_flow(self._engine.session, refresh))
 
     async def save_keystore(self, keystore: Keystore | None = None) -> None:
         """Saves the keystore's new keys, read-merge-write (see `Storage.save_keystore`)."""
-        await self._client._run(_save_keystore_flow(self._client._credentials, keystore))
+        await self._engine.run(_save_keystore_flow(self._engine.session, keystore))
 
     async def objects(
         self, object_type: str, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
     ) -> list[UserObject]:
         """Every object of a type, decrypted."""
-        return await self._client._run(_list_flow(self._client._credentials, object_type, progress, page_size))
+        return await self._engine.run(_list_flow(self._engine.session, object_type, progress, page_size))
 
     async def get(self, object_type: str, object_id: str) -> UserObject:
         """One object, decrypted."""
-        return await self._client._run(_get_flow(self._client._credentials, object_type, object_id))
+        return await self._engine.run(_get_flow(self._engine.session, object_type, object_id))
 
     async def stories(self, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE) -> list[Story]:
         """Every story with its content, decrypted."""
-        return await self._client._run(_stories_flow(self._client._credentials, progress, page_size))
+        return await self._engine.run(_stories_flow(self._engine.session, progress, page_size))
 
     async def download(
         self,
@@ -514,23 +505,23 @@ class AsyncStorage(AsyncResource):
         page_size: int = OBJECT_PAGE_SIZE,
     ) -> dict[str, list[UserObject]]:
         """Every object of the given types, by type."""
-        return await self._client._run(_download_flow(self._client._credentials, types, progress, page_size))
+        return await self._engine.run(_download_flow(self._engine.session, types, progress, page_size))
 
     async def create(self, obj: UserObject) -> UserObject:
         """Uploads a new object (see `Storage.create`)."""
-        return await self._client._run(_create_flow(self._client._credentials, obj))
+        return await self._engine.run(_create_flow(self._engine.session, obj))
 
     async def edit(self, obj: UserObject) -> UserObject:
         """Uploads the changes of an object (see `Storage.edit`)."""
-        return await self._client._run(_edit_flow(self._client._credentials, obj))
+        return await self._engine.run(_edit_flow(self._engine.session, obj))
 
     async def delete(self, object_type: str, object_id: str) -> None:
         """Deletes an object."""
-        await self._client._run(_delete_flow(object_type, object_id))
+        await self._engine.run(_delete_flow(object_type, object_id))
 
     async def create_story(self, title: str, text: str = "") -> Story:
         """Creates a minimal story."""
-        return await self._client._run(_new_story_flow(self._client._credentials, title, text))
+        return await self._engine.run(_new_story_flow(self._engine.session, title, text))
 
     async def backup(
         self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
@@ -539,7 +530,7 @@ class AsyncStorage(AsyncResource):
 
         The files are written on the event loop's thread, one object at a time.
         """
-        return await self._client._run(backup_flow(self._client._credentials, path, progress, page_size))
+        return await self._engine.run(backup_flow(self._engine.session, path, progress, page_size))
 
     async def restore(
         self,
@@ -550,7 +541,7 @@ class AsyncStorage(AsyncResource):
         page_size: int = OBJECT_PAGE_SIZE,
     ) -> RestoreReport:
         """Puts a backup back (see `Storage.restore`)."""
-        return await self._client._run(restore_flow(self._client._credentials, path, overwrite, progress, page_size))
+        return await self._engine.run(restore_flow(self._engine.session, path, overwrite, progress, page_size))
 
     async def verify(self, path: str | os.PathLike[str]) -> VerifyReport:
         """Checks a backup with the account's key, in a worker thread (see `Storage.verify`)."""
@@ -558,4 +549,4 @@ class AsyncStorage(AsyncResource):
 
         from nai_sdk.backup import verify_backup
 
-        return await asyncio.to_thread(verify_backup, path, _encryption_key(self._client._credentials))
+        return await asyncio.to_thread(verify_backup, path, self._engine.session.encryption_key)

@@ -28,6 +28,7 @@ from nai_sdk.tokenizers._b64 import b64_to_tokens
 if TYPE_CHECKING:
     from nai_client.typed_dicts import GenerationSettingsDict
 
+    from nai_sdk._session import AsyncEngine, SyncEngine
     from nai_sdk.models import TextModel
     from nai_sdk.presets import BanList, BiasGroup, GenerationRequest, GlobalSettings, Preset
 
@@ -166,9 +167,9 @@ def _shorten(value: object) -> str:
     return text if len(text) <= _QUOTED else f"{text[:_QUOTED]}... ({len(text):,} characters)"
 
 
-def _assembler(client: Any, request: GenerationRequest) -> _Assembler:
-    """The assembler of a stream of `client`, with the event-stream limits of its options."""
-    options = client.options
+def _assembler(engine: SyncEngine | AsyncEngine, request: GenerationRequest) -> _Assembler:
+    """The assembler of a stream run by `engine`, with the event-stream limits of its client's options."""
+    options = engine.options
     return _Assembler(request, max_line=options.sse_max_line, max_event=options.sse_max_event)
 
 
@@ -287,9 +288,9 @@ class TextStream:
         APIConnectionError: no connection.
     """
 
-    def __init__(self, client: Any, request: GenerationRequest) -> None:
-        self._client = client
-        self._assembler = _assembler(client, request)
+    def __init__(self, engine: Any, request: GenerationRequest) -> None:
+        self._engine = engine
+        self._assembler = _assembler(engine, request)
         self._response: httpx.Response | None = None
         self._iterator: Iterator[StreamPiece] | None = None
 
@@ -308,7 +309,7 @@ class TextStream:
 
     def _pieces(self) -> Iterator[StreamPiece]:
         assembler = self._assembler
-        self._response = response = self._client._open_stream(_stream_call(assembler.request))
+        self._response = response = self._engine.open_stream(_stream_call(assembler.request))
         try:
             try:
                 # Read to the end of the body even after the final event (it follows at once), so that the
@@ -340,9 +341,9 @@ class TextStream:
 class AsyncTextStream:
     """The asynchronous twin of `TextStream`: `async for piece in stream`, ideally inside `async with`."""
 
-    def __init__(self, client: Any, request: GenerationRequest) -> None:
-        self._client = client
-        self._assembler = _assembler(client, request)
+    def __init__(self, engine: Any, request: GenerationRequest) -> None:
+        self._engine = engine
+        self._assembler = _assembler(engine, request)
         self._iterator: AsyncIterator[StreamPiece] | None = None
 
     @property
@@ -360,15 +361,15 @@ class AsyncTextStream:
 
     async def _pieces(self) -> AsyncIterator[StreamPiece]:
         assembler = self._assembler
-        client = self._client
-        response = await client._open_stream(_stream_call(assembler.request))
+        engine = self._engine
+        response = await engine.open_stream(_stream_call(assembler.request))
         try:
             try:
                 # Read to the end of the body, as `TextStream` does, to keep the connection.
                 async for chunk in response.aiter_bytes():
                     for piece in assembler.feed(chunk):
                         yield piece
-            except client._http.raw_errors as exc:
+            except engine.transport_errors as exc:
                 raise stream_error(exc) from exc
             assembler.end()
         finally:
@@ -440,7 +441,7 @@ class Text(Resource):
             max_context,
             parameters,
         )
-        return self._client._run(_generate_flow(request))
+        return self._engine.run(_generate_flow(request))
 
     def stream(
         self,
@@ -478,7 +479,7 @@ class Text(Resource):
             max_context,
             parameters,
         )
-        return TextStream(self._client, request)
+        return TextStream(self._engine, request)
 
 
 class AsyncText(AsyncResource):
@@ -511,7 +512,7 @@ class AsyncText(AsyncResource):
             max_context,
             parameters,
         )
-        return await self._client._run(_generate_flow(request))
+        return await self._engine.run(_generate_flow(request))
 
     def stream(
         self,
@@ -540,4 +541,4 @@ class AsyncText(AsyncResource):
             max_context,
             parameters,
         )
-        return AsyncTextStream(self._client, request)
+        return AsyncTextStream(self._engine, request)

@@ -32,7 +32,7 @@ class Voice(Resource):
         Returns:
             The audio bytes (MP3, or WebM with `opus`).
         """
-        return self._client._run(_voice_flow(text, seed, voice, opus, version))
+        return self._engine.run(_voice_flow(text, seed, voice, opus, version))
 
 
 class AsyncVoice(AsyncResource):
@@ -42,4 +42,4 @@ class AsyncVoice(AsyncResource):
         self, text: str, *, seed: str = "Aini", voice: int = -1, opus: bool = False, version: str = "v2"
     ) -> bytes:
         """Speaks `text` (see `Voice.generate`)."""
-        return await self._client._run(_voice_flow(text, seed, voice, opus, version))
+        return await self._engine.run(_voice_flow(text, seed, voice, opus, version))
