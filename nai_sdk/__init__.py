@@ -13,6 +13,7 @@ from nai_sdk.errors import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    BackupError,
     BadRequestError,
     CompressionError,
     ConfigurationError,
@@ -61,6 +62,10 @@ _LAZY: dict[str, str] = {
     "TextStream": "nai_sdk.resources.text",
     "AsyncTextStream": "nai_sdk.resources.text",
     "Story": "nai_sdk.resources.storage",
+    "Manifest": "nai_sdk.backup",
+    "RestoreReport": "nai_sdk.backup",
+    "VerifyReport": "nai_sdk.backup",
+    "verify_backup": "nai_sdk.backup",
     "Module": "nai_sdk.resources.modules",
     "NovelAI": "nai_sdk._client",
     "AsyncNovelAI": "nai_sdk._client",
@@ -95,6 +100,7 @@ if TYPE_CHECKING:
     from nai_sdk._client import AsyncNovelAI, NovelAI
     from nai_sdk._config import Backoff, ClientOptions, OptionArgs
     from nai_sdk._http import Kind
+    from nai_sdk.backup import Manifest, RestoreReport, VerifyReport, verify_backup
     from nai_sdk.content import (
         Document,
         UserObject,
@@ -140,6 +146,7 @@ __all__ = [
     "AsyncTextStream",
     "AuthenticationError",
     "Backoff",
+    "BackupError",
     "BadRequestError",
     "BanList",
     "BiasGroup",
@@ -163,6 +170,7 @@ __all__ = [
     "KeystoreConflictError",
     "KeystoreFormatError",
     "Kind",
+    "Manifest",
     "Module",
     "NotFoundError",
     "NovelAI",
@@ -174,6 +182,7 @@ __all__ = [
     "Preset",
     "PresetError",
     "RateLimitError",
+    "RestoreReport",
     "Story",
     "StreamError",
     "StreamPiece",
@@ -191,6 +200,7 @@ __all__ = [
     "V3Params",
     "V4Params",
     "V45Params",
+    "VerifyReport",
     "Vibe",
     "__version__",
     "access_key",
@@ -206,4 +216,5 @@ __all__ = [
     "get_model",
     "get_tokenizer",
     "tokens_to_b64",
+    "verify_backup",
 ]

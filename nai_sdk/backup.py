@@ -33,7 +33,7 @@ import attrs
 
 from nai_sdk._constants import MAX_JSON_DEPTH
 from nai_sdk._json import loads_strict
-from nai_sdk.errors import CryptoError, FormatError, KeystoreFormatError, ObjectFormatError
+from nai_sdk.errors import BackupError, CryptoError, FormatError, KeystoreFormatError, ObjectFormatError
 
 __all__ = [
     "BACKUP_FORMAT",
@@ -83,10 +83,6 @@ _ENCRYPTED = frozenset({"stories", "storycontent", "aimodules"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OBJECT_FILE = re.compile(r"objects/(stories|storycontent|aimodules|presets|shelf)/[A-Za-z0-9_-]{1,80}\.json")
-
-
-class BackupError(FormatError):
-    """A backup folder that cannot be used: no manifest, an unreadable one, or a damaged keystore file."""
 
 
 # --- the manifest ---------------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@
     │   ├── CompressionError
     │   ├── DocumentError                 msgpackr story documents
     │   ├── TokenEncodingError            token <-> base64
-    │   └── PresetError                   .preset files and preset data
+    │   ├── PresetError                   .preset files and preset data
+    │   └── BackupError                   a backup folder that cannot be used
     ├── UploadRefusedError                an object that failed to decrypt cannot be uploaded
     ├── UnknownModelError (also LookupError)
     ├── TokenizerError                    a tokenizer file is missing or does not match its manifest
@@ -45,6 +46,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "BackupError",
     "BadRequestError",
     "CompressionError",
     "ConfigurationError",
@@ -248,6 +250,10 @@ class TokenEncodingError(FormatError):
 
 class PresetError(FormatError):
     """A preset file or preset data is invalid."""
+
+
+class BackupError(FormatError):
+    """A backup folder that cannot be used: no manifest, an unreadable one, or a damaged keystore file."""
 
 
 class UploadRefusedError(NovelAIError):

@@ -178,7 +178,7 @@ class FaultInjector:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoggedRequest:
     """One request the fake answered (or cut).
 
@@ -252,23 +252,31 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.log is None:
+        log = self.log
+        if log is None:
             await self._handle(scope, receive, send)
             return
-        status: list[int] = []
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        entry = LoggedRequest(scope["method"], host, scope["path"], None)
+        logged = False
 
         async def logging_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
+            nonlocal logged
+            if message["type"] == "http.response.start" and not logged:
+                # Logged before the answer leaves, so a client that got its answer always finds it in the log.
+                entry.status = message["status"]
+                log.add(entry)
+                logged = True
             await send(message)
 
         try:
             await self._handle(scope, receive, logging_send)
         finally:
-            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-            # A cut answer logs no status: the client never got one.
-            answered = status[0] if status and not _dropping.get() else None
-            self.log.add(LoggedRequest(scope["method"], host, scope["path"], answered))
+            if _dropping.get():
+                # A cut answer logs no status: the client never got one.
+                entry.status = None
+            if not logged:
+                log.add(entry)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.latency:
