@@ -3,8 +3,8 @@
 
 Steps: load spec/novelai-primary.openapi.yaml (never edited; see scripts/restore_spec.py), apply
 spec/overlays/*.yaml in file name order, merge spec/extensions/*.yaml, write generated/openapi.yaml, run
-openapi-python-client with spec/generator-config.yaml and templates/, add py.typed and nai_client/typed_dicts.py
-(scripts/_typeddicts.py), format with this venv's ruff, mark every module generated, write the spec's hash into
+openapi-python-client with spec/generator-config.yaml and templates/, add py.typed, nai_client/typed_dicts.py
+(scripts/_typeddicts.py) and nai_client/hosts.py (render_hosts), format with this venv's ruff, mark every module generated, write the spec's hash into
 nai_client/_stamp.py, then replace generated/nai_client wholesale.
 
 Usage: generate.py [--check]   (--check: regenerate in a temporary folder; exit 1 listing any difference)
@@ -157,6 +157,7 @@ def generate_into(workdir: Path) -> tuple[Path, Path]:
     )
     (package / "py.typed").write_text("", encoding="utf-8")
     (package / "typed_dicts.py").write_text(render_typed_dicts(document), encoding="utf-8")
+    (package / "hosts.py").write_text(render_hosts(document), encoding="utf-8")
     ruff = [str(BIN / "ruff")]
     settings = ["--isolated", "--no-cache", "--line-length", "120", "--target-version", "py311"]
     _run([*ruff, "check", *settings, "--select", "F401,I", "--fix-only", "--quiet", str(package)], cwd=workdir)
@@ -169,6 +170,42 @@ def generate_into(workdir: Path) -> tuple[Path, Path]:
     if leftovers:
         raise BuildError(f"unexpected files in the output: {leftovers}")
     return built, package
+
+
+#: The NovelAI hosts by URL, under the names the SDK's options use (`api_url`, `text_url`, `image_url`).
+HOST_NAMES: Final = {
+    "https://api.novelai.net": "api",
+    "https://text.novelai.net": "text",
+    "https://image.novelai.net": "image",
+}
+
+
+def render_hosts(document: dict[str, Any]) -> str:
+    """`nai_client/hosts.py`: which hosts serve each operation, in order of preference, from the `servers` of the
+    operation, else of its path, else of the document (OpenAPI's own precedence).
+
+    Raises:
+        BuildError: a server URL that is not one of NovelAI's hosts.
+    """
+    default = document.get("servers") or []
+    lines = []
+    for path, item in document["paths"].items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            if method not in item:
+                continue
+            servers = item[method].get("servers") or item.get("servers") or default
+            names = []
+            for server in servers:
+                url = str(server.get("url", "")).rstrip("/")
+                if url not in HOST_NAMES:
+                    raise BuildError(f"{method.upper()} {path}: server {url!r} is not one of {sorted(HOST_NAMES)}")
+                names.append(HOST_NAMES[url])
+            lines.append(f"    ({method.upper()!r}, {path!r}): {tuple(names)!r},")
+    return (
+        '"""Which NovelAI hosts serve each operation, first choice first (from the `servers` of the built document)."""\n\n'
+        "from typing import Final\n\n"
+        "HOSTS: Final[dict[tuple[str, str], tuple[str, ...]]] = {\n" + "\n".join(lines) + "\n}\n"
+    )
 
 
 def _differences(fresh: Path, committed: Path) -> list[str]:

@@ -9,6 +9,8 @@ from typing import IO, Any, BinaryIO, Callable, Generic, Literal, ParamSpec, Typ
 import httpx
 from attrs import define
 
+from .hosts import HOSTS
+
 
 class Unset:
     def __bool__(self) -> Literal[False]:
@@ -65,9 +67,10 @@ class Operation(Generic[P, T]):
         path: the path template, as in the document (`/user/objects/{type}`).
         get_kwargs: builds the request (method, url, params, headers, json/content/files) from the arguments.
         parse: parses a 2xx answer into its model; any other status raises `errors.UnexpectedStatus`.
+        hosts: the hosts that serve it, first choice first (`"api"`, `"text"`, `"image"`).
     """
 
-    __slots__ = ("get_kwargs", "method", "parse", "path")
+    __slots__ = ("get_kwargs", "hosts", "method", "parse", "path")
 
     def __init__(
         self,
@@ -80,6 +83,8 @@ class Operation(Generic[P, T]):
         self.path = path
         self.get_kwargs = get_kwargs
         self.parse = parse
+        #: The hosts that serve it, first choice first: "api", "text" or "image" (the document's `servers`).
+        self.hosts: tuple[str, ...] = HOSTS.get((method, path), ("api",))
 
     def bind(self, *args: P.args, **kwargs: P.kwargs) -> "Bound[T]":
         """This operation with its arguments, checked against `get_kwargs`; nothing is built yet."""
