@@ -4,8 +4,8 @@
 Steps: load spec/novelai-primary.openapi.yaml (never edited; see scripts/restore_spec.py), apply
 spec/overlays/*.yaml in file name order, merge spec/extensions/*.yaml, write generated/openapi.yaml, run
 openapi-python-client with spec/generator-config.yaml and templates/, add py.typed, nai_client/typed_dicts.py
-(scripts/_typeddicts.py) and nai_client/hosts.py (render_hosts), format with this venv's ruff, mark every module generated, write the spec's hash into
-nai_client/_stamp.py, then replace generated/nai_client wholesale.
+(scripts/_typeddicts.py) and nai_client/hosts.py (render_hosts), format with this venv's ruff, mark every module
+generated, write the spec's hash into nai_client/_stamp.py, then replace generated/nai_client wholesale.
 
 Usage: generate.py [--check]   (--check: regenerate in a temporary folder; exit 1 listing any difference)
 """
@@ -202,7 +202,7 @@ def render_hosts(document: dict[str, Any]) -> str:
                 names.append(HOST_NAMES[url])
             lines.append(f"    ({method.upper()!r}, {path!r}): {tuple(names)!r},")
     return (
-        '"""Which NovelAI hosts serve each operation, first choice first (from the `servers` of the built document)."""\n\n'
+        '"""Which NovelAI hosts serve each operation, first choice first (the `servers` of the built document)."""\n\n'
         "from typing import Final\n\n"
         "HOSTS: Final[dict[tuple[str, str], tuple[str, ...]]] = {\n" + "\n".join(lines) + "\n}\n"
     )
