@@ -46,7 +46,7 @@ def _check_proxy(proxy: object, transport: object) -> None:
         raise ConfigurationError("pass proxy= or transport=, not both: a transport passed in brings its own proxy")
 
 
-def _call_flow(bound: Bound[T], host: Host, kind: Kind | None) -> Flow[T]:
+def _call_flow(bound: Bound[T], host: Host | None, kind: Kind | None) -> Flow[T]:
     from nai_sdk.resources._base import call
 
     if kind is None:
@@ -207,7 +207,7 @@ class NovelAI(_BaseClient):
 
         return Modules(self._engine)
 
-    def call(self, bound: Bound[T], *, host: Host = "api", kind: Kind | None = None) -> T:
+    def call(self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None) -> T:
         """Calls any generated operation through this client: its hosts, login, retries and typed errors.
 
         Example:
@@ -216,7 +216,8 @@ class NovelAI(_BaseClient):
 
         Args:
             bound: `<operation module>.operation.bind(...)` from `nai_client.api`; mypy checks its arguments.
-            host: the host that serves it (`"api"`, `"text"` or `"image"`).
+            host: the host to send it to (`"api"`, `"text"` or `"image"`); by default the one the spec gives for it
+                (or the client's `routes` option, or where the route was seen to move).
             kind: its retry class (`nai_sdk.Kind`); by default GET, PUT and DELETE are idempotent, the rest unsafe.
 
         Returns:
@@ -351,7 +352,7 @@ class AsyncNovelAI(_BaseClient):
 
         return AsyncModules(self._engine)
 
-    async def call(self, bound: Bound[T], *, host: Host = "api", kind: Kind | None = None) -> T:
+    async def call(self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None) -> T:
         """Calls any generated operation through this client (see `NovelAI.call`)."""
         return await self._engine.run(_call_flow(bound, host, kind))
 

@@ -59,6 +59,7 @@ class OptionArgs(TypedDict, total=False):
     allow_insecure_http: bool
     sse_max_line: int
     sse_max_event: int
+    routes: Mapping[str, Host]
 
 
 class _Keep(enum.Enum):
@@ -89,6 +90,18 @@ def _freeze_headers(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
 
+def _freeze_routes(value: Mapping[str, str]) -> Mapping[str, Host]:
+    routes: dict[str, Host] = {}
+    for prefix, host in value.items():
+        if not isinstance(prefix, str) or not prefix.startswith("/"):
+            raise ConfigurationError(f"a route prefix must be a path starting with '/', got {prefix!r}")
+        if host not in ("api", "text", "image"):
+            raise ConfigurationError(f"routes[{prefix!r}] must be 'api', 'text' or 'image', got {host!r}")
+        routes[prefix] = host  # type: ignore[assignment]
+    # Longest prefix first, so that the most specific family wins (see nai_sdk._routing.route).
+    return MappingProxyType(dict(sorted(routes.items(), key=lambda item: -len(item[0]))))
+
+
 def _to_timeout(value: TimeoutTypes) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
         return value
@@ -113,6 +126,8 @@ class ClientOptions:
         sse_max_line: the longest line of an event stream, in characters; a longer one is a `StreamError`.
         sse_max_event: the largest event of an event stream (its data), in characters; a larger one is a
             `StreamError`.
+        routes: hosts for route families, by path prefix (`{"/user/": "api"}`): they win over the spec's choice
+            of host (see `nai_sdk._routing`).
     """
 
     api_url: str = c.DEFAULT_API_URL
@@ -127,6 +142,7 @@ class ClientOptions:
     allow_insecure_http: bool = False
     sse_max_line: int = attrs.field(default=c.DEFAULT_SSE_MAX_LINE)
     sse_max_event: int = attrs.field(default=c.DEFAULT_SSE_MAX_EVENT)
+    routes: Mapping[str, Host] = attrs.field(factory=dict, converter=_freeze_routes)
 
     @max_retries.validator
     def _check_retries(self, _attribute: attrs.Attribute[int], value: int) -> None:
@@ -309,6 +325,7 @@ def resolve_options(environ: Mapping[str, str] | None = None, **args: Unpack[Opt
         allow_insecure_http=insecure,
         sse_max_line=_arg_or_env_size(args.get("sse_max_line"), env, c.ENV_SSE_MAX_LINE, c.DEFAULT_SSE_MAX_LINE),
         sse_max_event=_arg_or_env_size(args.get("sse_max_event"), env, c.ENV_SSE_MAX_EVENT, c.DEFAULT_SSE_MAX_EVENT),
+        routes=args.get("routes") or {},
     )
 
 

@@ -99,7 +99,8 @@ class Call:
         op: the generated operation (`nai_client.api.<tag>.<operation>.operation`).
         kwargs: the keyword arguments of its `get_kwargs`.
         args: its positional arguments (path parameters).
-        host: which service receives it.
+        host: which service receives it; None (most calls) routes it by the spec (`Operation.hosts`), the
+            client's `routes` option and the moves it has seen (see `nai_sdk._routing`).
         kind: its retry class.
         auth: send the bearer token.
         result: what the caller gets back.
@@ -108,7 +109,7 @@ class Call:
     op: Operation[..., Any]
     # Bodies can hold access keys and passwords' derivatives: never in a repr.
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-    host: Host = "api"
+    host: Host | None = None
     kind: Kind = Kind.IDEMPOTENT
     auth: bool = True
     result: Result = "parsed"
@@ -372,7 +373,7 @@ class _Hosts:
             host: (b"Host", httpx.URL(self.bases[host]).netloc) for host in _HOSTS
         }
 
-    def build(self, call: Call, auth: str | None) -> httpx.Request:
+    def build(self, call: Call, auth: str | None, host: Host) -> httpx.Request:
         """The `httpx.Request` of `call`, with the headers and body httpx would give it.
 
         A JSON body (nearly every request) is encoded here as httpx encodes it and handed to `httpx.Request` with
@@ -386,8 +387,8 @@ class _Hosts:
             # without being parsed again.
             request = httpx.Request(
                 kwargs["method"].upper(),
-                self._url(call.host, kwargs["url"]),
-                headers=self._plain_headers(call.host, auth),
+                self._url(host, kwargs["url"]),
+                headers=self._plain_headers(host, auth),
                 stream=_EMPTY,
                 extensions=self.extensions,
             )
@@ -398,7 +399,7 @@ class _Hosts:
             headers.update(extra)
         if auth is not None:
             headers["Authorization"] = auth
-        url = self._url(call.host, kwargs["url"])
+        url = self._url(host, kwargs["url"])
         params = kwargs.get("params")
         if params:
             url = url.copy_merge_params(params)
@@ -421,7 +422,7 @@ class _Hosts:
             headers.setdefault("Content-Type", "application/json")
         elif method in _BODY_METHODS:
             headers["Content-Length"] = "0"
-        raw = self._raw_headers(call.host, headers)
+        raw = self._raw_headers(host, headers)
         request = httpx.Request(method, url, headers=raw, stream=httpx.ByteStream(body), extensions=self.extensions)
         request.read()
         return request
@@ -482,12 +483,12 @@ class SyncHTTP:
                 response.close()
         return response
 
-    def _attempts(self, call: Call, auth: str | None, read: bool) -> httpx.Response:
+    def _attempts(self, call: Call, auth: str | None, host: Host, read: bool) -> httpx.Response:
         """Sends until a 2xx (returned) or a final failure (raised); the retry loop of `send`/`open_stream`.
 
         A body cut short counts as a failed attempt: retried when the request is safe to repeat.
         """
-        request = self.hosts.build(call, auth)
+        request = self.hosts.build(call, auth, host)
         attempt = 0
         while True:
             try:
@@ -514,21 +515,21 @@ class SyncHTTP:
             time.sleep(delay)
             attempt += 1
             if request.stream is not None and not isinstance(request.stream, httpx.ByteStream):
-                request = self.hosts.build(call, auth)
+                request = self.hosts.build(call, auth, host)
 
-    def send(self, call: Call, auth: str | None) -> Any:
+    def send(self, call: Call, auth: str | None, host: Host) -> Any:
         """Sends `call` with retries and returns its result.
 
         Raises:
             APIStatusError: a non-2xx answer (the subclass of its status).
             APIConnectionError: no answer, or the answer was cut.
         """
-        response = self._attempts(call, auth, read=True)
+        response = self._attempts(call, auth, host, read=True)
         return _parse(call, response)
 
-    def open_stream(self, call: Call, auth: str | None) -> httpx.Response:
+    def open_stream(self, call: Call, auth: str | None, host: Host) -> httpx.Response:
         """Sends `call` with retries and returns the open 2xx response; the caller reads and closes it."""
-        return self._attempts(call, auth, read=False)
+        return self._attempts(call, auth, host, read=False)
 
     @property
     def raw_errors(self) -> tuple[type[BaseException], ...]:
@@ -566,9 +567,9 @@ class AsyncHTTP:
                 await response.aclose()
         return response
 
-    async def _attempts(self, call: Call, auth: str | None, read: bool) -> httpx.Response:
+    async def _attempts(self, call: Call, auth: str | None, host: Host, read: bool) -> httpx.Response:
         """Sends until a 2xx (returned) or a final failure (raised) (see `SyncHTTP._attempts`)."""
-        request = self.hosts.build(call, auth)
+        request = self.hosts.build(call, auth, host)
         attempt = 0
         while True:
             try:
@@ -595,16 +596,16 @@ class AsyncHTTP:
             await asyncio.sleep(delay)
             attempt += 1
             if request.stream is not None and not isinstance(request.stream, httpx.ByteStream):
-                request = self.hosts.build(call, auth)
+                request = self.hosts.build(call, auth, host)
 
-    async def send(self, call: Call, auth: str | None) -> Any:
+    async def send(self, call: Call, auth: str | None, host: Host) -> Any:
         """Sends `call` with retries and returns its result (see `SyncHTTP.send`)."""
-        response = await self._attempts(call, auth, read=True)
+        response = await self._attempts(call, auth, host, read=True)
         return _parse(call, response)
 
-    async def open_stream(self, call: Call, auth: str | None) -> httpx.Response:
+    async def open_stream(self, call: Call, auth: str | None, host: Host) -> httpx.Response:
         """Sends `call` with retries and returns the open 2xx response (see `SyncHTTP.open_stream`)."""
-        return await self._attempts(call, auth, read=False)
+        return await self._attempts(call, auth, host, read=False)
 
     @property
     def raw_errors(self) -> tuple[type[BaseException], ...]:

@@ -5,6 +5,9 @@ e-mail and password (the password itself is never kept), and the account keystor
 (`SyncEngine`, `AsyncEngine`) is one client's way of running flows: it sends each `Call` over the client's HTTP
 stack with the session's token, logs in (again) when needed, and serves the runner requests of flows (`Acquire`,
 `Pause`). Resources hold an engine and talk to nothing else, so they never reach into a client.
+
+Each call goes to the host `nai_sdk._routing.route` picks; an answer that proves the route moved (see there) sends
+it once more, to the host that serves it now, and the move is remembered in the session.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from nai_sdk import _constants as c
-from nai_sdk._config import ClientOptions
+from nai_sdk._config import ClientOptions, Host
 from nai_sdk._http import AsyncHTTP, Call, Kind, SyncHTTP
 from nai_sdk._locks import Acquire, Pause
-from nai_sdk.errors import AuthenticationError, ConfigurationError, NovelAIError
+from nai_sdk._routing import log_move, moved_to, route
+from nai_sdk.errors import APIStatusError, AuthenticationError, ConfigurationError, NovelAIError
 
 if TYPE_CHECKING:
     from nai_sdk.resources._base import Flow
@@ -46,9 +50,10 @@ class Session:
         authorization: the `Authorization` header value, or None before the first login.
         access_key: the key that logs in (from the e-mail and password), or None for a token-only client.
         keystore: the account keystore, cached, behind its own lock (see `nai_sdk.resources._keystore`).
+        moves: the routes this client saw move to another host, and where to.
     """
 
-    __slots__ = ("_encryption_key", "access_key", "async_lock", "authorization", "keystore", "sync_lock")
+    __slots__ = ("_encryption_key", "access_key", "async_lock", "authorization", "keystore", "moves", "sync_lock")
 
     def __init__(
         self,
@@ -63,6 +68,8 @@ class Session:
         self.access_key = access_key
         self._encryption_key = encryption_key
         self.keystore: KeystoreState = KeystoreState(journal)
+        # Routes seen to have moved to another host (see nai_sdk._routing): remembered for the client's life.
+        self.moves: dict[tuple[str, str, str], Host] = {}
         # Serialise logins: threads of a NovelAI, tasks of an AsyncNovelAI (one asyncio lock, made on first use).
         self.sync_lock = threading.Lock()
         self.async_lock: asyncio.Lock | None = None
@@ -136,6 +143,17 @@ def login_flow(access_key: str) -> Flow[str]:
     body = LoginRequest(key=access_key)
     answer = yield from call(login.operation.bind(body=body), kind=Kind.IDEMPOTENT, auth=False)
     return answer.access_token
+
+
+def _moved(session: Session, error: APIStatusError, call: Call, host: Host) -> Host | None:
+    """Where to resend `call` after `error` from `host`, remembering the move (None: not a move)."""
+    new = moved_to(error, call, host)
+    if new is not None:
+        key = (call.op.method, call.op.path, host)
+        if session.moves.get(key) != new:
+            log_move(call, host, new)
+            session.moves[key] = new
+    return new
 
 
 class SyncEngine:
@@ -212,26 +230,46 @@ class SyncEngine:
             return session.authorization
 
     def _send(self, call: Call) -> Any:
+        host = route(call, self.options, self.session.moves)
+        try:
+            return self._send_to(call, host)
+        except APIStatusError as exc:
+            new = _moved(self.session, exc, call, host)
+            if new is None:
+                raise
+            return self._send_to(call, new)
+
+    def _send_to(self, call: Call, host: Host) -> Any:
         if not call.auth:
-            return self._http.send(call, None)
+            return self._http.send(call, None, host)
         authorization = self.session.authorization or self._authorization(None)
         try:
-            return self._http.send(call, authorization)
+            return self._http.send(call, authorization, host)
         except AuthenticationError:
             # An expired session token: log in again once, if we can; a refused static token stays refused.
             if self.session.access_key is None:
                 raise
-            return self._http.send(call, self._authorization(authorization))
+            return self._http.send(call, self._authorization(authorization), host)
 
     def open_stream(self, call: Call) -> httpx.Response:
         """Sends a streamed request and returns the open response (its body not read yet)."""
+        host = route(call, self.options, self.session.moves)
+        try:
+            return self._open_stream_to(call, host)
+        except APIStatusError as exc:
+            new = _moved(self.session, exc, call, host)
+            if new is None:
+                raise
+            return self._open_stream_to(call, new)
+
+    def _open_stream_to(self, call: Call, host: Host) -> httpx.Response:
         authorization = self.session.authorization or self._authorization(None)
         try:
-            return self._http.open_stream(call, authorization)
+            return self._http.open_stream(call, authorization, host)
         except AuthenticationError:
             if self.session.access_key is None:
                 raise
-            return self._http.open_stream(call, self._authorization(authorization))
+            return self._http.open_stream(call, self._authorization(authorization), host)
 
     def close(self) -> None:
         """Closes the transport."""
@@ -306,25 +344,45 @@ class AsyncEngine:
             return session.authorization
 
     async def _send(self, call: Call) -> Any:
+        host = route(call, self.options, self.session.moves)
+        try:
+            return await self._send_to(call, host)
+        except APIStatusError as exc:
+            new = _moved(self.session, exc, call, host)
+            if new is None:
+                raise
+            return await self._send_to(call, new)
+
+    async def _send_to(self, call: Call, host: Host) -> Any:
         if not call.auth:
-            return await self._http.send(call, None)
+            return await self._http.send(call, None, host)
         authorization = self.session.authorization or await self._authorization(None)
         try:
-            return await self._http.send(call, authorization)
+            return await self._http.send(call, authorization, host)
         except AuthenticationError:
             if self.session.access_key is None:
                 raise
-            return await self._http.send(call, await self._authorization(authorization))
+            return await self._http.send(call, await self._authorization(authorization), host)
 
     async def open_stream(self, call: Call) -> httpx.Response:
         """Sends a streamed request and returns the open response (see `SyncEngine.open_stream`)."""
+        host = route(call, self.options, self.session.moves)
+        try:
+            return await self._open_stream_to(call, host)
+        except APIStatusError as exc:
+            new = _moved(self.session, exc, call, host)
+            if new is None:
+                raise
+            return await self._open_stream_to(call, new)
+
+    async def _open_stream_to(self, call: Call, host: Host) -> httpx.Response:
         authorization = self.session.authorization or await self._authorization(None)
         try:
-            return await self._http.open_stream(call, authorization)
+            return await self._http.open_stream(call, authorization, host)
         except AuthenticationError:
             if self.session.access_key is None:
                 raise
-            return await self._http.open_stream(call, await self._authorization(authorization))
+            return await self._http.open_stream(call, await self._authorization(authorization), host)
 
     async def aclose(self) -> None:
         """Closes the transport."""

@@ -303,7 +303,7 @@ def test_requests_are_built_as_httpx_builds_them(operation: str, kwargs: dict[st
     hosts = _Hosts(ClientOptions(headers={"X-Extra": "1"}))
     described = importlib.import_module(f"nai_client.api.{operation}").operation
     for auth in ("Bearer one", "Bearer two", None):
-        built = hosts.build(Call(described, kwargs), auth)
+        built = hosts.build(Call(described, kwargs), auth, "api")
         spec = described.get_kwargs(**kwargs)
         headers = {"User-Agent": hosts.headers["User-Agent"], "Accept": "application/json", "X-Extra": "1"}
         if auth:
@@ -327,7 +327,7 @@ def test_json_bodies_are_encoded_as_httpx_encodes_them() -> None:
 
     hosts = _Hosts(ClientOptions())
     body = {"input": "AAE=", "model": "kayra-v1", "parameters": {"text": "ünïcode ✓", "temperature": 1.05}}
-    built = hosts.build(Call(generate.operation, {"body": AiGenerateRequest.from_dict(body)}), "Bearer t")
+    built = hosts.build(Call(generate.operation, {"body": AiGenerateRequest.from_dict(body)}), "Bearer t", "api")
     reference = httpx.Request("POST", "http://x/", json=body)
     assert built.content == reference.content
     assert built.headers["content-length"] == reference.headers["content-length"]

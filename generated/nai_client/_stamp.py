@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "e560ce34c01eaf2d2ee648e896ac55bf8f08b4430e5a35753726b29093eb72b0"
+SPEC_SHA256: str = "170a8f8272083cfe154990acaec13c93a66767ed20331963d5741ca3059c820c"
 """The sha256 of generated/openapi.yaml, the built document."""

@@ -44,7 +44,7 @@ Flow: TypeAlias = Generator[Step, Any, T]
 
 
 def call(
-    bound: Bound[T], *, host: Host = "api", kind: Kind = Kind.IDEMPOTENT, auth: bool = True
+    bound: Bound[T], *, host: Host | None = None, kind: Kind = Kind.IDEMPOTENT, auth: bool = True
 ) -> Generator[Step, Any, T]:
     """Send one generated operation and return its parsed 2xx answer, typed as the operation's model.
 
@@ -61,7 +61,7 @@ def call(
 
 
 def call_content(
-    bound: Bound[Any], *, host: Host = "api", kind: Kind = Kind.IDEMPOTENT, auth: bool = True
+    bound: Bound[Any], *, host: Host | None = None, kind: Kind = Kind.IDEMPOTENT, auth: bool = True
 ) -> Generator[Step, Any, bytes]:
     """Send one generated operation and return the raw bytes of its 2xx answer (images, audio, ZIP archives)."""
     result = yield Call(

@@ -28,7 +28,7 @@ Its fields: `tag`; `count`, how many images of the training set carry it; `confi
 
 def _generate_flow(prompt: str, params: ImageParams, model: str | None) -> Flow[ImageResult]:
     body = params.request(prompt, model)
-    data = yield from call_content(generate_image.operation.bind(body=body), host="image", kind=Kind.GENERATION)
+    data = yield from call_content(generate_image.operation.bind(body=body), kind=Kind.GENERATION)
     seed = body.parameters.additional_properties.get("seed")
     return ImageResult(images=images_from_zip(data), seed=seed)
 
@@ -49,7 +49,7 @@ def _annotate_flow(image: bytes, model: str, parameters: dict[str, Any]) -> Flow
 
 
 def _suggest_flow(prompt: str, model: str) -> Flow[list[TagSuggestion]]:
-    answer = yield from call(suggest_tags.operation.bind(model=model, prompt=prompt), host="image")
+    answer = yield from call(suggest_tags.operation.bind(model=model, prompt=prompt))
     return answer.tags
 
 
