@@ -46,14 +46,14 @@ def _check_proxy(proxy: object, transport: object) -> None:
         raise ConfigurationError("pass proxy= or transport=, not both: a transport passed in brings its own proxy")
 
 
-def _call_flow(bound: Bound[T], host: Host | None, kind: Kind | None) -> Flow[T]:
+def _call_flow(bound: Bound[T], host: Host | None, kind: Kind | None, follow_moves: bool) -> Flow[T]:
     from nai_sdk.resources._base import call
 
     if kind is None:
         # As for the SDK's own calls: reads and idempotent writes are retried after any failure, other writes only
         # after failures that prove the server did not act.
         kind = Kind.IDEMPOTENT if bound.operation.method in ("GET", "PUT", "DELETE") else Kind.UNSAFE
-    return (yield from call(bound, host=host, kind=kind))
+    return (yield from call(bound, host=host, kind=kind, follow_moves=follow_moves))
 
 
 class _BaseClient:
@@ -207,7 +207,9 @@ class NovelAI(_BaseClient):
 
         return Modules(self._engine)
 
-    def call(self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None) -> T:
+    def call(
+        self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None, follow_moves: bool = True
+    ) -> T:
         """Calls any generated operation through this client: its hosts, login, retries and typed errors.
 
         Example:
@@ -219,6 +221,8 @@ class NovelAI(_BaseClient):
             host: the host to send it to (`"api"`, `"text"` or `"image"`); by default the one the spec gives for it
                 (or the client's `routes` option, or where the route was seen to move).
             kind: its retry class (`nai_sdk.Kind`); by default GET, PUT and DELETE are idempotent, the rest unsafe.
+            follow_moves: resend to the host that serves the route when the answer proves it moved (see
+                Configuration, "Hosts and routing"); False gets each host's own answer (`nai doctor` does).
 
         Returns:
             The operation's parsed 2xx answer, typed as its generated model.
@@ -227,7 +231,7 @@ class NovelAI(_BaseClient):
             APIStatusError: the server refused it (one subclass per status).
             UnexpectedAnswerError: the answer does not match the spec.
         """
-        return self._engine.run(_call_flow(bound, host, kind))
+        return self._engine.run(_call_flow(bound, host, kind, follow_moves))
 
     # -- running flows ---------------------------------------------------------------------------------------------
 
@@ -352,9 +356,11 @@ class AsyncNovelAI(_BaseClient):
 
         return AsyncModules(self._engine)
 
-    async def call(self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None) -> T:
+    async def call(
+        self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None, follow_moves: bool = True
+    ) -> T:
         """Calls any generated operation through this client (see `NovelAI.call`)."""
-        return await self._engine.run(_call_flow(bound, host, kind))
+        return await self._engine.run(_call_flow(bound, host, kind, follow_moves))
 
     # -- running flows ---------------------------------------------------------------------------------------------
 

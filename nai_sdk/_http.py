@@ -99,6 +99,8 @@ class Call:
         op: the generated operation (`nai_client.api.<tag>.<operation>.operation`).
         kwargs: the keyword arguments of its `get_kwargs`.
         args: its positional arguments (path parameters).
+        follow_moves: resend to the host that serves the route when the answer proves it moved (see
+            `nai_sdk._routing`); off for probes that want each host's own answer.
         host: which service receives it; None (most calls) routes it by the spec (`Operation.hosts`), the
             client's `routes` option and the moves it has seen (see `nai_sdk._routing`).
         kind: its retry class.
@@ -114,6 +116,7 @@ class Call:
     auth: bool = True
     result: Result = "parsed"
     args: tuple[Any, ...] = ()
+    follow_moves: bool = True
 
 
 # --- pure decisions -------------------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ class SyncEngine:
         try:
             return self._send_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host)
+            new = _moved(self.session, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return self._send_to(call, new)
@@ -257,7 +257,7 @@ class SyncEngine:
         try:
             return self._open_stream_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host)
+            new = _moved(self.session, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return self._open_stream_to(call, new)
@@ -348,7 +348,7 @@ class AsyncEngine:
         try:
             return await self._send_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host)
+            new = _moved(self.session, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return await self._send_to(call, new)
@@ -370,7 +370,7 @@ class AsyncEngine:
         try:
             return await self._open_stream_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host)
+            new = _moved(self.session, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return await self._open_stream_to(call, new)

@@ -44,7 +44,12 @@ Flow: TypeAlias = Generator[Step, Any, T]
 
 
 def call(
-    bound: Bound[T], *, host: Host | None = None, kind: Kind = Kind.IDEMPOTENT, auth: bool = True
+    bound: Bound[T],
+    *,
+    host: Host | None = None,
+    kind: Kind = Kind.IDEMPOTENT,
+    auth: bool = True,
+    follow_moves: bool = True,
 ) -> Generator[Step, Any, T]:
     """Send one generated operation and return its parsed 2xx answer, typed as the operation's model.
 
@@ -55,7 +60,9 @@ def call(
         >>> answer = yield from call(get_keystore.operation.bind())  # doctest: +SKIP
         >>> answer.keystore  # GetKeystoreResponse.keystore: a rename in the spec fails type checking here
     """
-    result = yield Call(bound.operation, bound.kwargs, host=host, kind=kind, auth=auth, args=bound.args)
+    result = yield Call(
+        bound.operation, bound.kwargs, host=host, kind=kind, auth=auth, args=bound.args, follow_moves=follow_moves
+    )
     # The one cast: the runner sends back what bound.operation.parse returned, which is a T.
     return cast(T, result)
 
