@@ -6,13 +6,19 @@ imports this package.
     with FakeNovelAI(default_tier=3) as server:
         client = NovelAI(base_url=server.base_url, ...)
 
+``FakeNovelAI(split_hosts=True)`` serves the api, text and image hosts apart, each with only the routes NovelAI
+serves there today (``NovelAI(**server.urls, ...)``), and ``server.move_route(...)`` moves one mid-session; see
+:mod:`nai_sdk.testing._hosts`.
+
 Faults can be injected per request (``X-Fake-Fault: status=429;retry-after=1``) or per server
 (``server.inject("/ai/generate", status=429, retry_after=1, times=3)``); see :mod:`nai_sdk.testing._faults`.
-Run it standalone with ``python -m nai_sdk.testing --port 8080 --state state.json``.
+Run it standalone with ``python -m nai_sdk.testing --port 8080 --state state.json`` (add ``--split-hosts`` for
+three hosts).
 """
 
 from ._app import ApiError, FakeConfig, build_app
 from ._faults import FAULT_HEADER, Fault, LoggedRequest, RequestLog, parse_fault
+from ._hosts import HostTable
 from ._server import FakeNovelAI
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState
 from ._textgen import TEXT_MODELS, TextModel
@@ -28,6 +34,7 @@ __all__ = [
     "FakeNovelAI",
     "FakeState",
     "Fault",
+    "HostTable",
     "LoggedRequest",
     "RequestLog",
     "TextModel",

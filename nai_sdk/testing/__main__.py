@@ -18,7 +18,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, serve, and save the state on the way out.
 
     Prints ``FakeNovelAI listening on <url>`` once ready, so a parent process started with ``--port 0`` can read
-    the chosen port from the first line of standard output.
+    the chosen port from the first line of standard output. With ``--split-hosts`` that line is
+    ``FakeNovelAI listening on api <url> text <url> image <url>``.
 
     Returns:
         The process exit status.
@@ -33,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added before every request")
     parser.add_argument("--seed", type=int, default=0, help="seed mixed into every generation")
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default: %(default)s)")
+    parser.add_argument(
+        "--split-hosts",
+        action="store_true",
+        help="serve the api, text and image hosts apart, on --port and the next two ports, each with its own routes",
+    )
     args = parser.parse_args(argv)
 
     server = FakeNovelAI(
@@ -43,12 +49,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        split_hosts=args.split_hosts,
     )
     stop = threading.Event()
     # The server runs in a thread, so the main thread turns SIGTERM into an orderly stop (which saves the state).
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     server.start()
-    print(f"FakeNovelAI listening on {server.base_url}", flush=True)
+    if server.split_hosts:
+        where = f"api {server.api_url} text {server.text_url} image {server.image_url}"
+    else:
+        where = server.base_url
+    print(f"FakeNovelAI listening on {where}", flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:

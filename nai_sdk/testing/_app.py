@@ -1,9 +1,11 @@
 """The ASGI application behind :class:`~nai_sdk.testing.FakeNovelAI`: NovelAI's routes over an in-memory state.
 
 Status codes and bodies follow the Primary API's OpenAPI document (``generated/openapi.yaml``): every route that
-the document declares with 201 answers 201 here too, including ``/ai/generate`` (the real text host answers 200,
-FORMATS.md §4.1; clients must accept both). Errors are NovelAI's ``{"statusCode": n, "message": text}``.
-Routes the fake does not implement answer 501 instead of pretending to succeed.
+the document declares with 201 answers 201 here too, including ``/ai/generate``, except on the text host of a
+split-host fake, which answers text generation with 200 as the real text host does (clients must accept both).
+Errors are NovelAI's ``{"statusCode": n, "message": text}``. Routes the fake does not implement answer 501 instead
+of pretending to succeed. In split-host mode, :class:`~nai_sdk.testing._hosts.HostGate` first refuses the routes a
+host does not serve.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ._faults import FaultInjector, FaultMiddleware, RequestLog
+from ._hosts import ROLE_SCOPE_KEY, HostGate, HostTable, Role
 from ._media import mp3_silence, png_image, png_metadata, zip_of
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState, new_id, now_ms, now_s
 from ._textgen import TEXT_MODELS, TextModel, decode_tokens, generate
@@ -141,6 +144,11 @@ def _b64(value: str, name: str) -> bytes:
 
 def _seed_of(*parts: Any) -> int:
     return int.from_bytes(hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()[:8], "big")
+
+
+def _generation_status(request: Request) -> int:
+    # The text host answers generation with 200, the API host with 201 (spec/overlays/60-hosts.yaml).
+    return 200 if request.scope.get(ROLE_SCOPE_KEY) == "text" else 201
 
 
 class _Handlers:
@@ -661,7 +669,7 @@ class _Handlers:
         answer: dict[str, Any] = {"output": result.output(model)}
         if result.logprobs is not None:
             answer["logprobs"] = result.logprobs
-        return JSONResponse(answer, status_code=201)
+        return JSONResponse(answer, status_code=_generation_status(request))
 
     async def generate_stream(self, request: Request) -> Response:
         model, body = await self._generation_request(request)
@@ -676,7 +684,7 @@ class _Handlers:
                 yield {"event": "newToken", "id": str(ptr + 1), "data": json.dumps(event, separators=(",", ":"))}
 
         # ping=0: no keep-alive comments, so every chunk on the wire is one token event.
-        return EventSourceResponse(events(), status_code=201, ping=0)
+        return EventSourceResponse(events(), status_code=_generation_status(request), ping=0)
 
     async def generate_prompt(self, request: Request) -> Response:
         self._account(request)
@@ -999,6 +1007,8 @@ def build_app(
     injector: FaultInjector,
     latency: float = 0.0,
     log: RequestLog | None = None,
+    hosts: HostTable | None = None,
+    roles: Mapping[int, Role] | None = None,
 ) -> ASGIApp:
     """Build the fake's ASGI application.
 
@@ -1007,14 +1017,21 @@ def build_app(
         config: Server-wide behaviour.
         injector: Queue of server-side faults.
         latency: Seconds added before every request.
-        log: Where to record every request (method, host, path, status), if anywhere.
+        log: Where to record every request (method, host, path, status, role), if anywhere.
+        hosts: Split-host mode: which host serves each route. None: every route on every socket.
+        roles: With ``hosts``, the role ("api", "text", "image") of each local port; read at each request, so
+            the caller may fill it once its sockets are bound.
 
     Returns:
-        An ASGI application: the routes wrapped in the fault-injection middleware.
+        An ASGI application: the routes, behind the host gate in split-host mode, wrapped in the fault-injection
+        middleware.
     """
     handlers = _Handlers(state, config)
-    app = Starlette(
+    app: ASGIApp = Starlette(
         routes=_routes(handlers),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
-    return FaultMiddleware(app, injector, latency, log)
+    if hosts is None:
+        return FaultMiddleware(app, injector, latency, log)
+    gate = HostGate(app, hosts, roles if roles is not None else {})
+    return FaultMiddleware(gate, injector, latency, log, role_of=gate.role)

@@ -30,6 +30,7 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -187,12 +188,15 @@ class LoggedRequest:
         host: The ``Host`` header as the client sent it.
         path: The path, without the query.
         status: The status answered, or None when the connection was cut before an answer.
+        role: The host the request reached in split-host mode ("api", "text" or "image"), told by the socket it
+            arrived on; None in single-URL mode.
     """
 
     method: str
     host: str
     path: str
     status: int | None
+    role: str | None = None
 
 
 class RequestLog:
@@ -211,13 +215,16 @@ class RequestLog:
         with self._lock:
             return list(self._items)
 
-    def matching(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
-        """The logged requests with this method and a path matching this ``fnmatch`` pattern."""
+    def matching(
+        self, method: str | None = None, path: str | None = None, role: str | None = None
+    ) -> list[LoggedRequest]:
+        """The logged requests with this method, a path matching this ``fnmatch`` pattern and this host role."""
         return [
             item
             for item in self.all()
             if (method is None or item.method == method.upper())
             and (path is None or fnmatch.fnmatchcase(item.path, path))
+            and (role is None or item.role == role)
         ]
 
     def clear(self) -> None:
@@ -238,15 +245,29 @@ def _error_body(status: int, message: str) -> bytes:
 
 
 class FaultMiddleware:
-    """ASGI middleware applying a server-wide latency and the faults of :class:`FaultInjector` or the header."""
+    """ASGI middleware applying a server-wide latency and the faults of :class:`FaultInjector` or the header.
+
+    Args:
+        app: The application behind.
+        injector: Queue of server-side faults.
+        latency: Seconds added before every request.
+        log: Where to record every request, if anywhere.
+        role_of: The host role of a request's scope, for the log (split-host mode).
+    """
 
     def __init__(
-        self, app: ASGIApp, injector: FaultInjector, latency: float = 0.0, log: RequestLog | None = None
+        self,
+        app: ASGIApp,
+        injector: FaultInjector,
+        latency: float = 0.0,
+        log: RequestLog | None = None,
+        role_of: Callable[[Scope], str | None] | None = None,
     ) -> None:
         self.app = app
         self.injector = injector
         self.latency = latency
         self.log = log
+        self.role_of = role_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -257,7 +278,8 @@ class FaultMiddleware:
             await self._handle(scope, receive, send)
             return
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-        entry = LoggedRequest(scope["method"], host, scope["path"], None)
+        role = self.role_of(scope) if self.role_of is not None else None
+        entry = LoggedRequest(scope["method"], host, scope["path"], None, role)
         logged = False
 
         async def logging_send(message: Message) -> None:

@@ -17,6 +17,7 @@ import uvicorn
 
 from ._app import FakeConfig, build_app
 from ._faults import Fault, FaultInjector, RequestLog, install_log_filter
+from ._hosts import ROLES, HostTable, Role
 from ._state import TIERS, Account, FakeState, new_id
 
 __all__ = ["FakeNovelAI"]
@@ -27,11 +28,19 @@ _NO_BODY: Any = object()
 
 
 class FakeNovelAI:
-    """A local NovelAI: a real HTTP server on 127.0.0.1 answering for the api, text and image hosts at once.
+    """A local NovelAI: a real HTTP server on 127.0.0.1 answering for the api, text and image hosts.
+
+    By default one URL (:attr:`base_url`) answers every route, for all three hosts at once. With
+    ``split_hosts=True`` the server listens on three ports, :attr:`api_url`, :attr:`text_url` and
+    :attr:`image_url`, and each answers only the routes NovelAI serves on that host today (the spec's first
+    choice for each route); elsewhere a route answers as NovelAI does (see :mod:`nai_sdk.testing._hosts`), and
+    :meth:`move_route` moves one while the server runs.
 
     Example:
         >>> with FakeNovelAI(default_tier=3) as server:  # doctest: +SKIP
         ...     httpx.post(server.base_url + "/user/login", json={"key": key})
+        >>> with FakeNovelAI(default_tier=3, split_hosts=True) as server:  # doctest: +SKIP
+        ...     nai = NovelAI(email=email, password=password, **server.urls)
 
     ``async with FakeNovelAI() as server:`` works the same way; the server runs in its own thread either way, so
     a test's event loop never serves requests.
@@ -43,8 +52,10 @@ class FakeNovelAI:
         seed: Mixed into every generation (text, images, modules).
         state_file: JSON file the state is loaded from (if it exists) and saved to after every change.
         host: Interface to listen on.
-        port: Port to listen on; 0 picks a free one.
+        port: Port to listen on; 0 picks a free one. In split-host mode, the API host's port, with the text and
+            image hosts on the next two (0: three free ones).
         log_level: uvicorn's log level.
+        split_hosts: Serve the api, text and image hosts on three ports, each with its own routes.
     """
 
     def __init__(
@@ -57,39 +68,86 @@ class FakeNovelAI:
         host: str = "127.0.0.1",
         port: int = 0,
         log_level: str = "warning",
+        split_hosts: bool = False,
     ) -> None:
         if default_tier is not None and default_tier not in TIERS:
             raise ValueError(f"default_tier must be one of {sorted(TIERS)} or None")
+        if split_hosts and port and port + len(ROLES) - 1 > 65535:
+            raise ValueError("split_hosts needs port, port + 1 and port + 2")
         self.state_file = Path(state_file) if state_file is not None else None
         self.state = (
             FakeState.load(self.state_file) if self.state_file is not None and self.state_file.exists() else FakeState()
         )
         self.faults = FaultInjector()
-        #: Every request the server saw: method, Host header, path and status (None when cut).
+        #: Every request the server saw: method, Host header, path, status (None when cut) and, in split-host
+        #: mode, the role of the host it reached.
         self.requests = RequestLog()
         self.config = FakeConfig(default_tier=default_tier, seed=seed, state_file=self.state_file)
-        self.app = build_app(self.state, self.config, self.faults, latency, self.requests)
+        #: Split-host mode: which host serves each route now (None in single-URL mode).
+        self.hosts = HostTable() if split_hosts else None
+        # Filled by start() once the sockets are bound; the app reads it at every request.
+        self._roles: dict[int, Role] = {}
+        self.app = build_app(self.state, self.config, self.faults, latency, self.requests, self.hosts, self._roles)
         self._host = host
         self._port = port
         self._log_level = log_level
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     @property
+    def split_hosts(self) -> bool:
+        """Whether the three hosts are served apart (see the class)."""
+        return self.hosts is not None
+
+    @property
     def port(self) -> int:
-        """The port the server listens on (known once started)."""
-        if self._socket is None:
+        """The port the server listens on (known once started); the API host's in split-host mode."""
+        if not self._sockets:
             raise RuntimeError("the server is not running")
-        port: int = self._socket.getsockname()[1]
+        port: int = self._sockets[0].getsockname()[1]
         return port
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``: use it as the base URL of every NovelAI host."""
-        return f"http://{self._host}:{self.port}"
+        """``http://127.0.0.1:<port>``: use it as the base URL of every NovelAI host (single-URL mode only).
+
+        Raises:
+            RuntimeError: The server is not running, or serves the hosts apart (use :attr:`urls`).
+        """
+        if self.hosts is not None:
+            raise RuntimeError(
+                "a FakeNovelAI with split_hosts=True has no single base URL: use api_url, text_url and image_url"
+            )
+        return self._url(0)
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API host (:attr:`base_url` in single-URL mode)."""
+        return self._url(0)
+
+    @property
+    def text_url(self) -> str:
+        """Base URL of the text host (:attr:`base_url` in single-URL mode)."""
+        return self._url(1)
+
+    @property
+    def image_url(self) -> str:
+        """Base URL of the image host (:attr:`base_url` in single-URL mode)."""
+        return self._url(2)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """The three base URLs as client options: ``NovelAI(token=..., **server.urls)``."""
+        return {"api_url": self.api_url, "text_url": self.text_url, "image_url": self.image_url}
+
+    def _url(self, index: int) -> str:
+        if not self._sockets:
+            raise RuntimeError("the server is not running")
+        port = self._sockets[index if self.hosts is not None else 0].getsockname()[1]
+        return f"http://{self._host}:{port}"
 
     def start(self) -> None:
         """Start serving in a background thread; returns once the server accepts connections.
@@ -100,18 +158,20 @@ class FakeNovelAI:
         if self._thread is not None:
             raise RuntimeError("the server is already running")
         install_log_filter()
-        # Binding the socket here (not in uvicorn) makes the port known before the thread starts. The explicit
-        # IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and without
-        # it Nagle + delayed ACKs add 40 ms to every response sent in two writes (headers, then body).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        # Binding the sockets here (not in uvicorn) makes the ports known before the thread starts. One uvicorn
+        # server listens on all of them; the app tells the hosts apart by the local port of each connection.
+        count = len(ROLES) if self.hosts is not None else 1
+        sockets: list[socket.socket] = []
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, self._port))
-            sock.listen(128)
+            for index in range(count):
+                sockets.append(_listen(self._host, self._port + index if self._port else 0))
         except OSError:
-            # A port in use must not leak the socket (a ResourceWarning, an error under filterwarnings=error).
-            sock.close()
+            # A port in use must not leak the sockets (a ResourceWarning, an error under filterwarnings=error).
+            for sock in sockets:
+                sock.close()
             raise
+        if self.hosts is not None:
+            self._roles.update({sock.getsockname()[1]: role for sock, role in zip(sockets, ROLES, strict=True)})
         config = uvicorn.Config(
             self.app,
             log_level=self._log_level,
@@ -121,8 +181,8 @@ class FakeNovelAI:
             timeout_graceful_shutdown=1,
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="FakeNovelAI", daemon=True)
-        self._socket, self._server, self._thread = sock, server, thread
+        thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, name="FakeNovelAI", daemon=True)
+        self._sockets, self._server, self._thread = sockets, server, thread
         thread.start()
         deadline = time.monotonic() + _START_TIMEOUT
         while not server.started:
@@ -137,9 +197,11 @@ class FakeNovelAI:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        for sock in self._sockets:
+            sock.close()
+        self._server = self._thread = None
+        self._sockets = []
+        self._roles.clear()
         self.save()
 
     def save(self) -> None:
@@ -218,6 +280,33 @@ class FakeNovelAI:
         self.faults.add(path, fault, method=method, times=times)
         return fault
 
+    def move_route(self, path: str, *, to: Role, method: str | None = None) -> None:
+        """Move routes to another host while the server runs (split-host mode), as NovelAI does now and then.
+
+        From the next request on, only ``to`` serves the matching routes; the host that served them answers as
+        NovelAI does for a route it no longer has (400 "update to the image URL" for ``/user/*`` on the API host,
+        else NestJS's 404 "Cannot GET /path"). A later move of the same route wins; :meth:`restore_routes` undoes
+        them all.
+
+        Args:
+            path: Request path or route template, or an ``fnmatch`` pattern of either, such as
+                ``/user/objects/*`` or ``/user/keystore``.
+            to: The host that serves them from now on: "api", "text" or "image".
+            method: Only the route with this method (default: every method of the path).
+
+        Raises:
+            RuntimeError: The server serves every route on one URL (``split_hosts=False``).
+            ValueError: ``to`` is not a host, or no route matches.
+        """
+        if self.hosts is None:
+            raise RuntimeError("move_route needs a FakeNovelAI with split_hosts=True")
+        self.hosts.move(path, to, method=method)
+
+    def restore_routes(self) -> None:
+        """Undo every :meth:`move_route`: each route is served where the spec says again (a no-op when not split)."""
+        if self.hosts is not None:
+            self.hosts.reset()
+
     def add_account(
         self,
         access_key: str | None = None,
@@ -262,5 +351,24 @@ class FakeNovelAI:
         return gift
 
     def __repr__(self) -> str:
-        where = self.base_url if self._socket is not None else "stopped"
+        if not self._sockets:
+            where = "stopped"
+        elif self.hosts is not None:
+            where = f"api {self.api_url}, text {self.text_url}, image {self.image_url}"
+        else:
+            where = self.base_url
         return f"<FakeNovelAI {where}: {len(self.state.accounts)} accounts>"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # The explicit IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+    # and without it Nagle + delayed ACKs add 40 ms to every response sent in two writes (headers, then body).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
