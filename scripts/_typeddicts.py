@@ -31,6 +31,16 @@ DERIVED: dict[str, tuple[str, frozenset[str], str]] = {
         frozenset({"prefix", "stop_sequences"}),
         "The generation parameters a caller passes as keywords (`prefix` and `stop_sequences` are named arguments).",
     ),
+    "ChatSettingsDict": (
+        "ChatCompletionRequest",
+        frozenset({"model", "messages", "stream"}),
+        "The settings of `nai.text.chat` (the model and the messages are arguments; the method sets `stream`).",
+    ),
+    "CompletionSettingsDict": (
+        "CompletionRequest",
+        frozenset({"model", "prompt", "stream"}),
+        "The settings of `nai.text.complete` (the model and the prompt are arguments; the method sets `stream`).",
+    ),
 }
 
 

@@ -194,7 +194,10 @@ def test_extension_routes_are_merged_with_their_hosts(built: dict[str, Any]) -> 
         ("POST", "/ai/generate-image-stream"): ("generate_image_stream", ["image"], "https://image.novelai.net"),
         ("POST", "/ai/encode-vibe"): ("encode_vibe", ["image"], "https://image.novelai.net"),
         ("POST", "/ai/augment-image"): ("augment_image", ["image"], "https://image.novelai.net"),
+        ("POST", "/oa/v1/chat/completions"): ("create_chat_completion", ["text"], "https://text.novelai.net"),
         ("POST", "/oa/v1/completions"): ("create_completion", ["text"], "https://text.novelai.net"),
+        ("GET", "/oa/v1/models"): ("list_models", ["text"], "https://text.novelai.net"),
+        ("POST", "/oa/v1/internal/token-count"): ("count_tokens", ["text"], "https://text.novelai.net"),
     }
     assert all("Source:" in op["description"] for op in extra.values())
     image = operations(built)["POST", "/ai/generate-image"]

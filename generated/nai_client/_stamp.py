@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "170a8f8272083cfe154990acaec13c93a66767ed20331963d5741ca3059c820c"
+SPEC_SHA256: str = "8f523e74a313a7c84dd197957ca96afee32499adef553bb3ea21b74aa11678b1"
 """The sha256 of generated/openapi.yaml, the built document."""

@@ -61,5 +61,8 @@ HOSTS: Final[dict[tuple[str, str], tuple[str, ...]]] = {
     ("POST", "/ai/generate-image-stream"): ("image",),
     ("POST", "/ai/encode-vibe"): ("image",),
     ("POST", "/ai/augment-image"): ("image",),
+    ("POST", "/oa/v1/chat/completions"): ("text",),
     ("POST", "/oa/v1/completions"): ("text",),
+    ("GET", "/oa/v1/models"): ("text",),
+    ("POST", "/oa/v1/internal/token-count"): ("text",),
 }

@@ -511,15 +511,111 @@ class AugmentImageRequestDict(TypedDict, total=False):
     defry: int
 
 
+class ChatMessageDict(TypedDict, total=False):
+    """The JSON object `ChatMessage`."""
+
+    role: Required[str]
+    content: Required[str]
+    name: str
+
+
+class ChatCompletionRequestDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionRequest`."""
+
+    model: Required[str]
+    messages: Required[Sequence[ChatMessageDict]]
+    stream: bool
+    enable_thinking: bool
+    max_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    frequency_penalty: float
+    presence_penalty: float
+    repetition_penalty: float
+    stop: str | Sequence[str]
+    seed: int
+    n: int
+
+
+class ChatCompletionMessageDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionMessage`."""
+
+    role: str
+    content: str | None
+
+
+class ChatCompletionChoiceDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionChoice`."""
+
+    index: int
+    message: Required[ChatCompletionMessageDict]
+    finish_reason: str | None
+
+
+class CompletionUsageDict(TypedDict, total=False):
+    """The JSON object `CompletionUsage`."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionResponseDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionResponse`."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: Required[Sequence[ChatCompletionChoiceDict]]
+    usage: CompletionUsageDict
+
+
+class ChatCompletionDeltaDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionDelta`."""
+
+    role: str
+    content: str | None
+
+
+class ChatCompletionChunkChoiceDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionChunkChoice`."""
+
+    index: int
+    delta: Required[ChatCompletionDeltaDict]
+    finish_reason: str | None
+
+
+class ChatCompletionChunkDict(TypedDict, total=False):
+    """The JSON object `ChatCompletionChunk`."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: Required[Sequence[ChatCompletionChunkChoiceDict]]
+    usage: CompletionUsageDict
+
+
 class CompletionRequestDict(TypedDict, total=False):
     """The JSON object `CompletionRequest`."""
 
     model: Required[str]
-    prompt: Required[str]
+    prompt: Required[str | Sequence[str]]
+    stream: bool
     max_tokens: int
     temperature: float
     top_p: float
-    stop: Sequence[str]
+    top_k: int
+    min_p: float
+    frequency_penalty: float
+    presence_penalty: float
+    repetition_penalty: float
+    stop: str | Sequence[str]
+    seed: int
+    n: int
 
 
 class CompletionChoiceDict(TypedDict, total=False):
@@ -538,6 +634,37 @@ class CompletionResponseDict(TypedDict, total=False):
     created: int
     model: str
     choices: Required[Sequence[CompletionChoiceDict]]
+    usage: CompletionUsageDict
+
+
+class ModelInfoDict(TypedDict, total=False):
+    """The JSON object `ModelInfo`."""
+
+    id: Required[str]
+    object: str
+    created: int
+    owned_by: str
+
+
+class ModelListDict(TypedDict, total=False):
+    """The JSON object `ModelList`."""
+
+    object: str
+    data: Required[Sequence[ModelInfoDict]]
+
+
+class TokenCountRequestDict(TypedDict, total=False):
+    """The JSON object `TokenCountRequest`."""
+
+    model: Required[str]
+    prompt: Required[str | Sequence[str]]
+
+
+class TokenCountResponseDict(TypedDict, total=False):
+    """The JSON object `TokenCountResponse`."""
+
+    encoded: Sequence[int]
+    length: Required[int]
 
 
 class GenerationSettingsDict(TypedDict, total=False):
@@ -598,6 +725,39 @@ class GenerationSettingsDict(TypedDict, total=False):
     return_full_text: bool
 
 
+class ChatSettingsDict(TypedDict, total=False):
+    """The settings of `nai.text.chat` (the model and the messages are arguments; the method sets `stream`)."""
+
+    enable_thinking: bool
+    max_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    frequency_penalty: float
+    presence_penalty: float
+    repetition_penalty: float
+    stop: str | Sequence[str]
+    seed: int
+    n: int
+
+
+class CompletionSettingsDict(TypedDict, total=False):
+    """The settings of `nai.text.complete` (the model and the prompt are arguments; the method sets `stream`)."""
+
+    max_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    frequency_penalty: float
+    presence_penalty: float
+    repetition_penalty: float
+    stop: str | Sequence[str]
+    seed: int
+    n: int
+
+
 __all__ = [
     "AccountInformationResponseDict",
     "AiAnnotateImageRequestDict",
@@ -625,9 +785,20 @@ __all__ = [
     "ChangeAccessKeyRequestDict",
     "ChangeMailingListRequestDict",
     "ChangeSubscriptionPlanRequestDict",
+    "ChatCompletionChoiceDict",
+    "ChatCompletionChunkChoiceDict",
+    "ChatCompletionChunkDict",
+    "ChatCompletionDeltaDict",
+    "ChatCompletionMessageDict",
+    "ChatCompletionRequestDict",
+    "ChatCompletionResponseDict",
+    "ChatMessageDict",
+    "ChatSettingsDict",
     "CompletionChoiceDict",
     "CompletionRequestDict",
     "CompletionResponseDict",
+    "CompletionSettingsDict",
+    "CompletionUsageDict",
     "CreatePersistentTokenInputDict",
     "CreatePersistentTokenResponseDict",
     "CreateUserRequestDict",
@@ -642,6 +813,8 @@ __all__ = [
     "GiftKeysResponseDict",
     "GoogleSSORequestDict",
     "LoginRequestDict",
+    "ModelInfoDict",
+    "ModelListDict",
     "ObjectsResponseDict",
     "OsanoExternalIdResponseDict",
     "PriorityResponseDict",
@@ -651,6 +824,8 @@ __all__ = [
     "SubscriptionResponseDict",
     "SubscriptionTierPerksDict",
     "SuccessfulLoginResponseDict",
+    "TokenCountRequestDict",
+    "TokenCountResponseDict",
     "UpdateKeystoreRequestDict",
     "UpsertConsentRequestDict",
     "UserAccountDataResponseDict",

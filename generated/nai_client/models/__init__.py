@@ -38,10 +38,19 @@ from .change_access_key_request import ChangeAccessKeyRequest
 from .change_mailing_list_request import ChangeMailingListRequest
 from .change_subscription_plan_request import ChangeSubscriptionPlanRequest
 from .change_subscription_plan_request_new_subscription_plan import ChangeSubscriptionPlanRequestNewSubscriptionPlan
+from .chat_completion_choice import ChatCompletionChoice
+from .chat_completion_chunk import ChatCompletionChunk
+from .chat_completion_chunk_choice import ChatCompletionChunkChoice
+from .chat_completion_delta import ChatCompletionDelta
+from .chat_completion_message import ChatCompletionMessage
+from .chat_completion_request import ChatCompletionRequest
+from .chat_completion_response import ChatCompletionResponse
+from .chat_message import ChatMessage
 from .client_settings import ClientSettings
 from .completion_choice import CompletionChoice
 from .completion_request import CompletionRequest
 from .completion_response import CompletionResponse
+from .completion_usage import CompletionUsage
 from .create_persistent_token_input import CreatePersistentTokenInput
 from .create_persistent_token_response import CreatePersistentTokenResponse
 from .create_user_request import CreateUserRequest
@@ -57,6 +66,8 @@ from .gift_keys_response import GiftKeysResponse
 from .gift_keys_response_gift_keys_item import GiftKeysResponseGiftKeysItem
 from .google_sso_request import GoogleSSORequest
 from .login_request import LoginRequest
+from .model_info import ModelInfo
+from .model_list import ModelList
 from .objects_response import ObjectsResponse
 from .osano_external_id_response import OsanoExternalIdResponse
 from .priority_response import PriorityResponse
@@ -68,6 +79,8 @@ from .subscription_response import SubscriptionResponse
 from .subscription_response_payment_processor_data import SubscriptionResponsePaymentProcessorData
 from .subscription_tier_perks import SubscriptionTierPerks
 from .successful_login_response import SuccessfulLoginResponse
+from .token_count_request import TokenCountRequest
+from .token_count_response import TokenCountResponse
 from .update_keystore_request import UpdateKeystoreRequest
 from .upsert_consent_request import UpsertConsentRequest
 from .user_account_data_response import UserAccountDataResponse
@@ -113,10 +126,19 @@ __all__ = (
     "ChangeMailingListRequest",
     "ChangeSubscriptionPlanRequest",
     "ChangeSubscriptionPlanRequestNewSubscriptionPlan",
+    "ChatCompletionChoice",
+    "ChatCompletionChunk",
+    "ChatCompletionChunkChoice",
+    "ChatCompletionDelta",
+    "ChatCompletionMessage",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatMessage",
     "ClientSettings",
     "CompletionChoice",
     "CompletionRequest",
     "CompletionResponse",
+    "CompletionUsage",
     "CreatePersistentTokenInput",
     "CreatePersistentTokenResponse",
     "CreateUserRequest",
@@ -132,6 +154,8 @@ __all__ = (
     "GiftKeysResponseGiftKeysItem",
     "GoogleSSORequest",
     "LoginRequest",
+    "ModelInfo",
+    "ModelList",
     "ObjectsResponse",
     "OsanoExternalIdResponse",
     "PriorityResponse",
@@ -143,6 +167,8 @@ __all__ = (
     "SubscriptionResponsePaymentProcessorData",
     "SubscriptionTierPerks",
     "SuccessfulLoginResponse",
+    "TokenCountRequest",
+    "TokenCountResponse",
     "UpdateKeystoreRequest",
     "UpsertConsentRequest",
     "UserAccountDataResponse",

@@ -15,28 +15,53 @@ T = TypeVar("T", bound="CompletionRequest")
 
 @_attrs_define
 class CompletionRequest:
-    """
-    Attributes:
-        model (str):
-        prompt (str):
-        max_tokens (int | Unset):
-        temperature (float | Unset):
-        top_p (float | Unset):
-        stop (list[str] | Unset):
+    """The body of POST /oa/v1/completions (novelai-python 0.9.0 `OAICompletion` and `_OAIGenerateBase`;
+    `repetition_penalty` from TomoriBot). NovelAI's own sampling extensions not listed here pass through.
+
+        Attributes:
+            model (str):
+            prompt (list[str] | str):
+            stream (bool | Unset): Answer Server-Sent Events of CompletionResponse chunks instead of one JSON object.
+            max_tokens (int | Unset):
+            temperature (float | Unset):
+            top_p (float | Unset):
+            top_k (int | Unset):
+            min_p (float | Unset):
+            frequency_penalty (float | Unset):
+            presence_penalty (float | Unset):
+            repetition_penalty (float | Unset):
+            stop (list[str] | str | Unset):
+            seed (int | Unset):
+            n (int | Unset):
     """
 
     model: str
-    prompt: str
+    prompt: list[str] | str
+    stream: bool | Unset = UNSET
     max_tokens: int | Unset = UNSET
     temperature: float | Unset = UNSET
     top_p: float | Unset = UNSET
-    stop: list[str] | Unset = UNSET
+    top_k: int | Unset = UNSET
+    min_p: float | Unset = UNSET
+    frequency_penalty: float | Unset = UNSET
+    presence_penalty: float | Unset = UNSET
+    repetition_penalty: float | Unset = UNSET
+    stop: list[str] | str | Unset = UNSET
+    seed: int | Unset = UNSET
+    n: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         model = self.model
 
-        prompt = self.prompt
+        prompt: list[str] | str
+        if isinstance(self.prompt, list):
+            prompt = self.prompt
+
+        else:
+            prompt = self.prompt
+
+        stream = self.stream
 
         max_tokens = self.max_tokens
 
@@ -44,9 +69,28 @@ class CompletionRequest:
 
         top_p = self.top_p
 
-        stop: list[str] | Unset = UNSET
-        if not isinstance(self.stop, Unset):
+        top_k = self.top_k
+
+        min_p = self.min_p
+
+        frequency_penalty = self.frequency_penalty
+
+        presence_penalty = self.presence_penalty
+
+        repetition_penalty = self.repetition_penalty
+
+        stop: list[str] | str | Unset
+        if isinstance(self.stop, Unset):
+            stop = UNSET
+        elif isinstance(self.stop, list):
             stop = self.stop
+
+        else:
+            stop = self.stop
+
+        seed = self.seed
+
+        n = self.n
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -56,14 +100,30 @@ class CompletionRequest:
                 "prompt": prompt,
             }
         )
+        if stream is not UNSET:
+            field_dict["stream"] = stream
         if max_tokens is not UNSET:
             field_dict["max_tokens"] = max_tokens
         if temperature is not UNSET:
             field_dict["temperature"] = temperature
         if top_p is not UNSET:
             field_dict["top_p"] = top_p
+        if top_k is not UNSET:
+            field_dict["top_k"] = top_k
+        if min_p is not UNSET:
+            field_dict["min_p"] = min_p
+        if frequency_penalty is not UNSET:
+            field_dict["frequency_penalty"] = frequency_penalty
+        if presence_penalty is not UNSET:
+            field_dict["presence_penalty"] = presence_penalty
+        if repetition_penalty is not UNSET:
+            field_dict["repetition_penalty"] = repetition_penalty
         if stop is not UNSET:
             field_dict["stop"] = stop
+        if seed is not UNSET:
+            field_dict["seed"] = seed
+        if n is not UNSET:
+            field_dict["n"] = n
 
         return field_dict
 
@@ -72,7 +132,20 @@ class CompletionRequest:
         d = dict(src_dict)
         model = d.pop("model")
 
-        prompt = d.pop("prompt")
+        def _parse_prompt(data: object) -> list[str] | str:
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                prompt_type_1 = cast(list[str], data)
+
+                return prompt_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | str, data)
+
+        prompt = _parse_prompt(d.pop("prompt"))
+
+        stream = d.pop("stream", UNSET)
 
         max_tokens = d.pop("max_tokens", UNSET)
 
@@ -80,15 +153,50 @@ class CompletionRequest:
 
         top_p = d.pop("top_p", UNSET)
 
-        stop = cast(list[str], d.pop("stop", UNSET))
+        top_k = d.pop("top_k", UNSET)
+
+        min_p = d.pop("min_p", UNSET)
+
+        frequency_penalty = d.pop("frequency_penalty", UNSET)
+
+        presence_penalty = d.pop("presence_penalty", UNSET)
+
+        repetition_penalty = d.pop("repetition_penalty", UNSET)
+
+        def _parse_stop(data: object) -> list[str] | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                stop_type_1 = cast(list[str], data)
+
+                return stop_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | str | Unset, data)
+
+        stop = _parse_stop(d.pop("stop", UNSET))
+
+        seed = d.pop("seed", UNSET)
+
+        n = d.pop("n", UNSET)
 
         completion_request = cls(
             model=model,
             prompt=prompt,
+            stream=stream,
             max_tokens=max_tokens,
             temperature=temperature,
             top_p=top_p,
+            top_k=top_k,
+            min_p=min_p,
+            frequency_penalty=frequency_penalty,
+            presence_penalty=presence_penalty,
+            repetition_penalty=repetition_penalty,
             stop=stop,
+            seed=seed,
+            n=n,
         )
 
         completion_request.additional_properties = d

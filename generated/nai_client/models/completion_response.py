@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.completion_choice import CompletionChoice
+    from ..models.completion_usage import CompletionUsage
 
 
 T = TypeVar("T", bound="CompletionResponse")
@@ -19,13 +20,16 @@ T = TypeVar("T", bound="CompletionResponse")
 
 @_attrs_define
 class CompletionResponse:
-    """
+    """A whole completion, or one chunk of a streamed one.
+
     Attributes:
         choices (list[CompletionChoice]):
         id (str | Unset):
         object_ (str | Unset):
         created (int | Unset):
         model (str | Unset):
+        usage (CompletionUsage | Unset): Tokens spent (OpenAI's format; read by EthanYoQ/AI-Novel-Writer
+            electron/llm/openai-provider.ts, tested with mocks only: no public source shows NovelAI sending it).
     """
 
     choices: list[CompletionChoice]
@@ -33,6 +37,7 @@ class CompletionResponse:
     object_: str | Unset = UNSET
     created: int | Unset = UNSET
     model: str | Unset = UNSET
+    usage: CompletionUsage | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,6 +54,10 @@ class CompletionResponse:
 
         model = self.model
 
+        usage: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.usage, Unset):
+            usage = self.usage.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -64,12 +73,15 @@ class CompletionResponse:
             field_dict["created"] = created
         if model is not UNSET:
             field_dict["model"] = model
+        if usage is not UNSET:
+            field_dict["usage"] = usage
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.completion_choice import CompletionChoice  # noqa: PLC0415
+        from ..models.completion_usage import CompletionUsage  # noqa: PLC0415
 
         d = dict(src_dict)
         choices = []
@@ -87,12 +99,20 @@ class CompletionResponse:
 
         model = d.pop("model", UNSET)
 
+        _usage = d.pop("usage", UNSET)
+        usage: CompletionUsage | Unset
+        if isinstance(_usage, Unset):
+            usage = UNSET
+        else:
+            usage = CompletionUsage.from_dict(_usage)
+
         completion_response = cls(
             choices=choices,
             id=id,
             object_=object_,
             created=created,
             model=model,
+            usage=usage,
         )
 
         completion_response.additional_properties = d

@@ -107,14 +107,22 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: CompletionRequest,
 ) -> Response[ApiError | CompletionResponse]:
-    """OpenAI-compatible text completion.
+    """OpenAI-compatible text completion, whole or streamed.
 
-     Source: the text host's OpenAI-compatible API (https://text.novelai.net/docs/index.html, linked from
-    the Primary document's description), which follows OpenAI's completions request and response. Only
-    the common fields are declared; others pass through.
+     Source: novelai-python 0.9.0 (PyPI), novelai_python/sdk/ai/openai_compat.py, `OAICompletion` (POST
+    https://text.novelai.net/oa/v1/completions; `prompt` a string or a list of strings, and the sampling
+    fields of the chat route; unknown fields pass through); the text host's documentation
+    (https://text.novelai.net/docs/index.html, linked from the Primary document's description). Answers
+    follow OpenAI's completions format, `choices[].text` (a Coda route's `extractReply`, found by the
+    code search). With `stream` true the answer is Server-Sent Events of CompletionResponse chunks
+    (`object` "text_completion", `choices[].text`, `finish_reason` null until "stop" or "length") ended
+    by `data: [DONE]` (TomoriBot src/providers/novelai/novelaiService.ts,
+    `novelaiGenerateStreamOpenAI`).
 
     Args:
-        body (CompletionRequest):
+        body (CompletionRequest): The body of POST /oa/v1/completions (novelai-python 0.9.0
+            `OAICompletion` and `_OAIGenerateBase`; `repetition_penalty` from TomoriBot). NovelAI's
+            own sampling extensions not listed here pass through.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,14 +148,22 @@ def sync(
     client: AuthenticatedClient,
     body: CompletionRequest,
 ) -> ApiError | CompletionResponse | None:
-    """OpenAI-compatible text completion.
+    """OpenAI-compatible text completion, whole or streamed.
 
-     Source: the text host's OpenAI-compatible API (https://text.novelai.net/docs/index.html, linked from
-    the Primary document's description), which follows OpenAI's completions request and response. Only
-    the common fields are declared; others pass through.
+     Source: novelai-python 0.9.0 (PyPI), novelai_python/sdk/ai/openai_compat.py, `OAICompletion` (POST
+    https://text.novelai.net/oa/v1/completions; `prompt` a string or a list of strings, and the sampling
+    fields of the chat route; unknown fields pass through); the text host's documentation
+    (https://text.novelai.net/docs/index.html, linked from the Primary document's description). Answers
+    follow OpenAI's completions format, `choices[].text` (a Coda route's `extractReply`, found by the
+    code search). With `stream` true the answer is Server-Sent Events of CompletionResponse chunks
+    (`object` "text_completion", `choices[].text`, `finish_reason` null until "stop" or "length") ended
+    by `data: [DONE]` (TomoriBot src/providers/novelai/novelaiService.ts,
+    `novelaiGenerateStreamOpenAI`).
 
     Args:
-        body (CompletionRequest):
+        body (CompletionRequest): The body of POST /oa/v1/completions (novelai-python 0.9.0
+            `OAICompletion` and `_OAIGenerateBase`; `repetition_penalty` from TomoriBot). NovelAI's
+            own sampling extensions not listed here pass through.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,14 +184,22 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: CompletionRequest,
 ) -> Response[ApiError | CompletionResponse]:
-    """OpenAI-compatible text completion.
+    """OpenAI-compatible text completion, whole or streamed.
 
-     Source: the text host's OpenAI-compatible API (https://text.novelai.net/docs/index.html, linked from
-    the Primary document's description), which follows OpenAI's completions request and response. Only
-    the common fields are declared; others pass through.
+     Source: novelai-python 0.9.0 (PyPI), novelai_python/sdk/ai/openai_compat.py, `OAICompletion` (POST
+    https://text.novelai.net/oa/v1/completions; `prompt` a string or a list of strings, and the sampling
+    fields of the chat route; unknown fields pass through); the text host's documentation
+    (https://text.novelai.net/docs/index.html, linked from the Primary document's description). Answers
+    follow OpenAI's completions format, `choices[].text` (a Coda route's `extractReply`, found by the
+    code search). With `stream` true the answer is Server-Sent Events of CompletionResponse chunks
+    (`object` "text_completion", `choices[].text`, `finish_reason` null until "stop" or "length") ended
+    by `data: [DONE]` (TomoriBot src/providers/novelai/novelaiService.ts,
+    `novelaiGenerateStreamOpenAI`).
 
     Args:
-        body (CompletionRequest):
+        body (CompletionRequest): The body of POST /oa/v1/completions (novelai-python 0.9.0
+            `OAICompletion` and `_OAIGenerateBase`; `repetition_penalty` from TomoriBot). NovelAI's
+            own sampling extensions not listed here pass through.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -199,14 +223,22 @@ async def asyncio(
     client: AuthenticatedClient,
     body: CompletionRequest,
 ) -> ApiError | CompletionResponse | None:
-    """OpenAI-compatible text completion.
+    """OpenAI-compatible text completion, whole or streamed.
 
-     Source: the text host's OpenAI-compatible API (https://text.novelai.net/docs/index.html, linked from
-    the Primary document's description), which follows OpenAI's completions request and response. Only
-    the common fields are declared; others pass through.
+     Source: novelai-python 0.9.0 (PyPI), novelai_python/sdk/ai/openai_compat.py, `OAICompletion` (POST
+    https://text.novelai.net/oa/v1/completions; `prompt` a string or a list of strings, and the sampling
+    fields of the chat route; unknown fields pass through); the text host's documentation
+    (https://text.novelai.net/docs/index.html, linked from the Primary document's description). Answers
+    follow OpenAI's completions format, `choices[].text` (a Coda route's `extractReply`, found by the
+    code search). With `stream` true the answer is Server-Sent Events of CompletionResponse chunks
+    (`object` "text_completion", `choices[].text`, `finish_reason` null until "stop" or "length") ended
+    by `data: [DONE]` (TomoriBot src/providers/novelai/novelaiService.ts,
+    `novelaiGenerateStreamOpenAI`).
 
     Args:
-        body (CompletionRequest):
+        body (CompletionRequest): The body of POST /oa/v1/completions (novelai-python 0.9.0
+            `OAICompletion` and `_OAIGenerateBase`; `repetition_penalty` from TomoriBot). NovelAI's
+            own sampling extensions not listed here pass through.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
