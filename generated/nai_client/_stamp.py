@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "8f523e74a313a7c84dd197957ca96afee32499adef553bb3ea21b74aa11678b1"
+SPEC_SHA256: str = "2dd44315e5a9bb4d7fbef7d5ec3082d5158e1065aa3211fa28b571582cee48e1"
 """The sha256 of generated/openapi.yaml, the built document."""

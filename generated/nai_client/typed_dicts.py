@@ -488,6 +488,7 @@ class AiModuleTrainRequestDict(TypedDict, total=False):
     lr: Required[float]
     steps: Required[int]
     model: str
+    percentage: float
     name: Required[str]
     description: Required[str]
 

@@ -17,12 +17,19 @@ T = TypeVar("T", bound="AiModuleTrainRequest")
 class AiModuleTrainRequest:
     """
     Attributes:
-        data (str): Training data set (Base64-encoded text).
+        data (str): Training data set: base64 of a raw DEFLATE stream (RFC 1951, no zlib header) of the UTF-8 training
+            text. The web client builds that text by putting `<|endoftext|>` after each training text, turning CRLF into LF
+            and trimming it, and compresses it at level 1. Not tokens, and not base64 of plain text.
         lr (float): Learning rate
         steps (int): Training steps (at least 50, within the available training steps)
         name (str):
         description (str):
-        model (str | Unset): Text generation model to train the module for; the server default is used when omitted.
+        model (str | Unset): Text generation model to train the module for; the server default is used when omitted. The
+            web client trains only 6B-v3, 6B-v4 (Sigurd) and euterpe-v2 (Euterpe); the server refuses a model that cannot
+            train modules with 400 "Specified model does not support module training.".
+        percentage (float | Unset): Share of the training set the steps cover, in percent, as the web client computes
+            it: steps divided by the estimated steps of one pass (characters / (3.5 * 256)), times 100. What the server does
+            with it is not published.
     """
 
     data: str
@@ -31,6 +38,7 @@ class AiModuleTrainRequest:
     name: str
     description: str
     model: str | Unset = UNSET
+    percentage: float | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,6 +54,8 @@ class AiModuleTrainRequest:
 
         model = self.model
 
+        percentage = self.percentage
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -59,6 +69,8 @@ class AiModuleTrainRequest:
         )
         if model is not UNSET:
             field_dict["model"] = model
+        if percentage is not UNSET:
+            field_dict["percentage"] = percentage
 
         return field_dict
 
@@ -77,6 +89,8 @@ class AiModuleTrainRequest:
 
         model = d.pop("model", UNSET)
 
+        percentage = d.pop("percentage", UNSET)
+
         ai_module_train_request = cls(
             data=data,
             lr=lr,
@@ -84,6 +98,7 @@ class AiModuleTrainRequest:
             name=name,
             description=description,
             model=model,
+            percentage=percentage,
         )
 
         ai_module_train_request.additional_properties = d
