@@ -2,8 +2,17 @@
 
 Everything that differs between models and that a client needs to know lives here: the API value, the host that
 serves it, the tokenizer, the token width of the base64 token format, the context size per subscription tier, the
-preamble for an empty context and the default preset. To add a model, add one `TextModel` (or `ImageModel`) to
-`_TEXT_MODELS` (or `_IMAGE_MODELS`) below; nothing else has to change.
+preamble for an empty context and the default preset. To add a model, add one `TextModel` (or `ChatModel`, or
+`ImageModel`) to `_TEXT_MODELS` (or `_CHAT_MODELS`, or `_IMAGE_MODELS`) below; nothing else has to change.
+
+Text models come in two kinds, served by two different APIs of the text host:
+
+* `TextModel`: Erato, Kayra, Clio and their elders, on NovelAI's own `/ai/generate` (`nai.text.generate`), which
+  takes and gives token ids, so the SDK needs each one's tokenizer;
+* `ChatModel`: GLM-4.6 and Xialong, on the OpenAI-compatible API under `/oa/v1` (`nai.text.chat`,
+  `nai.text.complete`), which takes and gives text; the server counts tokens (`nai.text.count_tokens`).
+
+`get_model` and `get_chat_model` each refuse the other kind's names with an error that says which API serves them.
 
 Sources (each value below names the one it comes from):
 
@@ -14,9 +23,21 @@ Sources (each value below names the one it comes from):
 * [st] SillyTavern's NovelAI page, https://docs.sillytavern.app/usage/api-connections/novelai/ ("Context Size"):
   Kayra Tablet 3072, Scroll 6144, Opus 8192; Clio 8192 on all tiers; Erato 8192, Opus only.
 
-Context sizes that no source gives are left out of `context_tokens` rather than guessed.
+* [npy] novelai-python 0.9.0 (PyPI), `novelai_python/sdk/ai/openai_compat.py`: the `/oa/v1` routes on
+  https://text.novelai.net.
+* [sttrack] SillyTavern's tracker, issues 4575 (GLM-4.5 "Untuned Preview" for Opus, updated to GLM-4.6 about
+  2025-10-02) and 4664 (GLM-4.6 for every subscriber, 2025-10-16): the id `glm-4-6`.
+* [xl] a NovelAI userscript's CHANGELOG, "[0.10.4] - 2026-04-01 ... choose between GLM 4.6 and Xialong
+  (`xialong-v1`)", and a model list that sends `xialong-v1` and `glm-4-6` to text.novelai.net (both found by a
+  public code search that does not name their repositories): the id `xialong-v1`.
+* [tomori] TomoriBot (palinalif/TomoriBot), `src/providers/novelai/novelaiStreamAdapter.ts`:
+  `NAI_GLM_CONTEXT_LIMIT` defaults to 12288 tokens, prompt and answer together, "Matches the real NovelAI API
+  limit". One unofficial source, not checked against the service.
 
-Not listed: NovelAI's GLM-based text model, because no source available to this project gives its API value.
+Context sizes that no source gives are left out of `context_tokens` (None for a `ChatModel`) rather than guessed.
+No public source gives Xialong's context size or tokenizer, nor says which tokenizer file NovelAI uses for GLM-4.6
+(the upstream one is zai-org/GLM-4.6's `tokenizer.json` on Hugging Face, which this SDK does not ship): for both,
+`tokenizer` is None, and `nai.text.count_tokens` asks the server.
 """
 
 from __future__ import annotations
@@ -30,11 +51,14 @@ import attrs
 from nai_sdk.errors import UnknownModelError
 
 __all__ = [
+    "CHAT_MODELS",
     "IMAGE_MODELS",
     "TEXT_MODELS",
     "TIERS",
+    "ChatModel",
     "ImageModel",
     "TextModel",
+    "get_chat_model",
     "get_image_model",
     "get_model",
 ]
@@ -103,6 +127,41 @@ class TextModel:
     def max_token(self) -> int:
         """The largest token id the base64 token format of this model can carry."""
         return (1 << (8 * self.token_width)) - 1
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@attrs.frozen
+class ChatModel:
+    """A NovelAI text model of the OpenAI-compatible API (`/oa/v1` on the text host).
+
+    Attributes:
+        id: the value sent as `model`, e.g. `"glm-4-6"`.
+        name: the name NovelAI shows, e.g. `"GLM-4.6"`.
+        context_tokens: the most tokens of prompt and answer together, where a public source gives it, else None.
+        tokenizer: the name of a tokenizer of `nai_sdk.tokenizers` that counts as the server does, or None where
+            none is known (count with `nai.text.count_tokens`, which asks the server).
+        aliases: other names accepted by `get_chat_model` (matched case-insensitively).
+        deprecated: NovelAI has retired the model, or lists it as legacy.
+    """
+
+    id: str
+    name: str
+    context_tokens: int | None = None
+    tokenizer: str | None = None
+    aliases: tuple[str, ...] = ()
+    deprecated: bool = False
+
+    @property
+    def host(self) -> Literal["text"]:
+        """The host that serves the OpenAI-compatible API: always `"text"` [npy]."""
+        return "text"
+
+    @property
+    def base_url(self) -> str:
+        """The URL of the service that runs this model."""
+        return TEXT_URL
 
     def __str__(self) -> str:
         return self.id
@@ -254,6 +313,13 @@ _TEXT_MODELS: tuple[TextModel, ...] = (
     ),
 )
 
+_CHAT_MODELS: tuple[ChatModel, ...] = (
+    # [sttrack]; context [tomori]; tokenizer unknown (see the module).
+    ChatModel(id="glm-4-6", name="GLM-4.6", context_tokens=12288, aliases=("glm", "glm-4.6", "glm4.6")),
+    # [xl]; no public source gives its context size or tokenizer.
+    ChatModel(id="xialong-v1", name="Xialong", aliases=("xialong",)),
+)
+
 _IMAGE_MODELS: tuple[ImageModel, ...] = (
     ImageModel("safe-diffusion", "NAI Diffusion Anime V1 (Curated)", "clip", 1, aliases=("anime-curated",)),
     ImageModel("nai-diffusion", "NAI Diffusion Anime V1 (Full)", "clip", 1, aliases=("anime-full",)),
@@ -299,12 +365,12 @@ _IMAGE_MODELS: tuple[ImageModel, ...] = (
 )
 
 
-def _index(models: tuple[TextModel, ...] | tuple[ImageModel, ...]) -> dict[str, str]:
+def _index(models: tuple[TextModel, ...] | tuple[ChatModel, ...] | tuple[ImageModel, ...]) -> dict[str, str]:
     """Every accepted lower-cased name -> model id; fails on a clash, so a bad registry cannot import."""
     index: dict[str, str] = {}
     for model in models:
         names = {model.id.lower(), *(alias.lower() for alias in model.aliases)}
-        if isinstance(model, TextModel):
+        if isinstance(model, TextModel | ChatModel):
             names.add(model.name.lower())
         for name in names:
             if index.setdefault(name, model.id) != model.id:
@@ -312,13 +378,29 @@ def _index(models: tuple[TextModel, ...] | tuple[ImageModel, ...]) -> dict[str, 
     return index
 
 
+def _known(models: Mapping[str, TextModel] | Mapping[str, ChatModel] | Mapping[str, ImageModel]) -> str:
+    """The ids of `models`, each followed by its other accepted names: what an unknown name's error lists."""
+    parts = []
+    for model in models.values():
+        others = [alias for alias in model.aliases if alias.lower() != model.id.lower()]
+        parts.append(f"{model.id} ({', '.join(others)})" if others else model.id)
+    return "; ".join(parts)
+
+
 #: Every text model by id, in NovelAI's order (newest first).
 TEXT_MODELS: Final[Mapping[str, TextModel]] = MappingProxyType({m.id: m for m in _TEXT_MODELS})
+#: Every model of the OpenAI-compatible API by id, newest first.
+CHAT_MODELS: Final[Mapping[str, ChatModel]] = MappingProxyType({m.id: m for m in _CHAT_MODELS})
 #: Every image model by id.
 IMAGE_MODELS: Final[Mapping[str, ImageModel]] = MappingProxyType({m.id: m for m in _IMAGE_MODELS})
 
 _TEXT_NAMES: Final = _index(_TEXT_MODELS)
+_CHAT_NAMES: Final = _index(_CHAT_MODELS)
 _IMAGE_NAMES: Final = _index(_IMAGE_MODELS)
+# A name is one model's, whichever API serves it: `nai.text.generate("...", "glm")` must not find another model.
+_clash = (_TEXT_NAMES.keys() & _CHAT_NAMES.keys()) | ((_TEXT_NAMES.keys() | _CHAT_NAMES.keys()) & _IMAGE_NAMES.keys())
+if _clash:
+    raise RuntimeError(f"model names used twice: {sorted(_clash)}")
 
 
 def get_model(model: str | TextModel) -> TextModel:
@@ -342,7 +424,44 @@ def get_model(model: str | TextModel) -> TextModel:
             return TEXT_MODELS[model_id]
         if model.lower() in _IMAGE_NAMES:
             raise UnknownModelError(f"{model!r} is an image model, not a text model")
-    raise UnknownModelError(f"unknown text model {model!r}; known: {', '.join(TEXT_MODELS)}")
+        chat_id = _CHAT_NAMES.get(model.lower())
+        if chat_id is not None:
+            raise UnknownModelError(
+                f"{model!r} ({chat_id}) is served by the OpenAI-compatible API: use nai.text.chat or "
+                "nai.text.complete, not nai.text.generate"
+            )
+    raise UnknownModelError(f"unknown text model {model!r}; known: {_known(TEXT_MODELS)}")
+
+
+def get_chat_model(model: str | ChatModel) -> ChatModel:
+    """The model of the OpenAI-compatible API with this id, name or alias.
+
+    Args:
+        model: an API value (`"glm-4-6"`), a name or alias (`"GLM-4.6"`, `"xialong"`), any case; or a `ChatModel`,
+            returned as it is (a way to use a model this registry does not list yet:
+            `ChatModel(id="new-model", name="New")`).
+
+    Returns:
+        The model's record.
+
+    Raises:
+        UnknownModelError: no chat model has that name; the message lists every id with its aliases.
+    """
+    if isinstance(model, ChatModel):
+        return model
+    if isinstance(model, str):
+        model_id = _CHAT_NAMES.get(model.lower())
+        if model_id is not None:
+            return CHAT_MODELS[model_id]
+        text_id = _TEXT_NAMES.get(model.lower())
+        if text_id is not None:
+            raise UnknownModelError(
+                f"{model!r} ({text_id}) is served by NovelAI's own /ai/generate: use nai.text.generate; "
+                f"the OpenAI-compatible API serves {_known(CHAT_MODELS)}"
+            )
+        if model.lower() in _IMAGE_NAMES:
+            raise UnknownModelError(f"{model!r} is an image model, not a text model")
+    raise UnknownModelError(f"unknown chat model {model!r}; known: {_known(CHAT_MODELS)}")
 
 
 def get_image_model(model: str | ImageModel) -> ImageModel:
@@ -363,4 +482,4 @@ def get_image_model(model: str | ImageModel) -> ImageModel:
         model_id = _IMAGE_NAMES.get(model.lower())
         if model_id is not None:
             return IMAGE_MODELS[model_id]
-    raise UnknownModelError(f"unknown image model {model!r}; known: {', '.join(IMAGE_MODELS)}")
+    raise UnknownModelError(f"unknown image model {model!r}; known: {_known(IMAGE_MODELS)}")

@@ -1,4 +1,5 @@
-"""Text generation: `nai.text.generate(...)` and `nai.text.stream(...)`.
+"""Text generation: `nai.text.generate(...)` and `nai.text.stream(...)`; the OpenAI-compatible API's `chat`,
+`chat_stream`, `complete`, `models` and `count_tokens` come from `nai_sdk.resources.chat`.
 
 Requests are assembled by `nai_sdk.presets.build_request` (preset, global settings, ban lists, bias groups,
 truncation to the context) and sent to the model's host (`model.host`: Kayra and Erato to the text host). Tokens
@@ -22,7 +23,8 @@ from nai_sdk._http import stream_error
 from nai_sdk._json import loads_answer
 from nai_sdk._sse import ServerSentEvent, SSEDecoder
 from nai_sdk.errors import APIError, FormatError, StreamError, TokenEncodingError
-from nai_sdk.resources._base import AsyncResource, Call, Flow, Kind, Resource, call
+from nai_sdk.resources._base import Call, Flow, Kind, call
+from nai_sdk.resources.chat import AsyncChat, Chat
 from nai_sdk.tokenizers._b64 import b64_to_tokens
 
 if TYPE_CHECKING:
@@ -389,8 +391,8 @@ class AsyncTextStream:
         await self.aclose()
 
 
-class Text(Resource):
-    """Text generation (`nai.text`)."""
+class Text(Chat):
+    """Text generation (`nai.text`): NovelAI's own models here, the OpenAI-compatible API's from `Chat`."""
 
     def generate(
         self,
@@ -482,7 +484,7 @@ class Text(Resource):
         return TextStream(self._engine, request)
 
 
-class AsyncText(AsyncResource):
+class AsyncText(AsyncChat):
     """Text generation (`nai.text` of `AsyncNovelAI`); see `Text`."""
 
     async def generate(

@@ -34,7 +34,7 @@ from ._faults import FaultInjector, FaultMiddleware, RequestLog
 from ._hosts import ROLE_SCOPE_KEY, HostGate, HostTable, Role
 from ._media import mp3_silence, png_image, png_metadata, zip_of
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState, new_id, now_ms, now_s
-from ._textgen import TEXT_MODELS, TextModel, decode_tokens, generate
+from ._textgen import CHAT_MODELS, TEXT_MODELS, ChatText, TextModel, chat_text, count_tokens, decode_tokens, generate
 
 __all__ = ["ApiError", "FakeConfig", "build_app"]
 
@@ -700,6 +700,165 @@ class _Handlers:
         result = generate(TEXT_MODELS[model_name], fake, self.config.seed)
         return JSONResponse({"generated_text": "".join(result.pieces)}, status_code=201)
 
+    # -- the OpenAI-compatible API (/oa/v1 on the text host) ------------------------------------------------------
+    # Routes and shapes: novelai-python 0.9.0, novelai_python/sdk/ai/openai_compat.py; the stream's chunks end with
+    # `data: [DONE]` (ibid., `_OAIGenerateBase.stream`); a chat stream's last chunk is `{"delta": {}, "finish_reason":
+    # "stop"}` (EthanYoQ/AI-Novel-Writer's tests); a completion chunk is `{id, object: "text_completion", created,
+    # model, choices: [{text, index, logprobs: null, finish_reason}]}` (TomoriBot, novelaiService.ts). NovelAI's
+    # answers to invalid requests are not published: the fake answers 400 with what is wrong.
+
+    _CHAT_ROLES = ("system", "user", "assistant")
+    #: (name, type, lowest, highest) of the sampling fields the fake checks (novelai-python 0.9.0 `_OAIGenerateBase`).
+    _OA_SAMPLERS: tuple[tuple[str, type | tuple[type, ...], float | None, float | None], ...] = (
+        ("max_tokens", int, 1, None),
+        ("temperature", _NUMBER, 0, None),
+        ("top_p", _NUMBER, 0, 1),
+        ("top_k", int, 0, None),
+        ("min_p", _NUMBER, 0, 1),
+        ("frequency_penalty", _NUMBER, None, None),
+        ("presence_penalty", _NUMBER, None, None),
+        ("repetition_penalty", _NUMBER, None, None),
+        ("seed", int, None, None),
+    )
+    #: The `created` time of the listed models: when GLM-4.6 reached NovelAI (2025-10-02, SillyTavern issue 4575).
+    _OA_MODELS_CREATED = 1759363200
+
+    async def _oa_request(self, request: Request, prompt_field: str) -> tuple[str, dict[str, Any]]:
+        # GLM-4.6 is for every subscriber (SillyTavern issue 4664).
+        self._subscribed(request)
+        body = await self._body(request)
+        model = _require(body, "model", str)
+        if model not in CHAT_MODELS:
+            raise ApiError(400, f"Unknown model {model!r}; this API serves {', '.join(CHAT_MODELS)}")
+        if prompt_field == "messages":
+            messages = _require(body, "messages", list)
+            if not messages:
+                raise ApiError(400, "messages must hold at least one message")
+            for index, message in enumerate(messages):
+                if not isinstance(message, dict) or message.get("role") not in self._CHAT_ROLES:
+                    raise ApiError(400, f"messages[{index}].role must be one of {', '.join(self._CHAT_ROLES)}")
+                if not isinstance(message.get("content"), str):
+                    raise ApiError(400, f"messages[{index}].content must be a string")
+                if message.get("name") is not None and not isinstance(message["name"], str):
+                    raise ApiError(400, f"messages[{index}].name must be a string")
+        else:
+            prompt = body.get("prompt")
+            if isinstance(prompt, list) and len(prompt) == 1:
+                prompt = prompt[0]
+            if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
+                raise ApiError(501, "not implemented by FakeNovelAI: a prompt of several texts")
+            if not isinstance(prompt, str):
+                raise ApiError(400, "prompt is required and must be a string or a list of strings")
+        for name, kind, low, high in self._OA_SAMPLERS:
+            value = _optional(body, name, kind)
+            if value is not None and not ((low is None or value >= low) and (high is None or value <= high)):
+                raise ApiError(400, f"{name} must be within {low}..{high if high is not None else ''}")
+        stop = body.get("stop")
+        if (
+            stop is not None
+            and not isinstance(stop, str)
+            and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+        ):
+            raise ApiError(400, "stop must be a string or a list of strings")
+        _optional(body, "stream", bool)
+        _optional(body, "enable_thinking", bool)
+        if _optional(body, "n", int, 1) != 1:
+            raise ApiError(501, "not implemented by FakeNovelAI: n other than 1")
+        return model, body
+
+    def _oa_answer(self, model: str, prompt: Any, body: Mapping[str, Any]) -> ChatText:
+        return chat_text(
+            model, prompt, {k: v for k, v in body.items() if k not in ("model", "messages", "prompt")}, self.config.seed
+        )
+
+    @staticmethod
+    def _oa_usage(model: str, prompt_tokens: int, answer: ChatText) -> dict[str, int]:
+        completion = len(count_tokens(model, answer.text))
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+        }
+
+    @staticmethod
+    def _oa_stream(chunks: list[dict[str, Any]]) -> Response:
+        async def events() -> AsyncIterator[dict[str, str]]:
+            for chunk in chunks:
+                yield {"data": json.dumps(chunk, separators=(",", ":"))}
+            yield {"data": "[DONE]"}
+
+        # ping=0: no keep-alive comments, so every chunk on the wire is one event.
+        return EventSourceResponse(events(), ping=0)
+
+    async def chat_completions(self, request: Request) -> Response:
+        model, body = await self._oa_request(request, "messages")
+        messages = body["messages"]
+        answer = self._oa_answer(model, messages, body)
+        # The role tags of the chat template count one token a message, and one more for the answer's.
+        prompt_tokens = sum(len(count_tokens(model, m["content"])) + 1 for m in messages) + 1
+        head = {"id": f"chatcmpl-{secrets.token_hex(12)}", "created": now_s(), "model": model}
+        if body.get("stream"):
+            chunk = {**head, "object": "chat.completion.chunk"}
+            chunks = [
+                {
+                    **chunk,
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+                }
+            ]
+            chunks += [
+                {**chunk, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+                for p in answer.pieces
+            ]
+            chunks.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": answer.finish_reason}]})
+            return self._oa_stream(chunks)
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": answer.text},
+            "finish_reason": answer.finish_reason,
+        }
+        usage = self._oa_usage(model, prompt_tokens, answer)
+        return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
+
+    async def completions(self, request: Request) -> Response:
+        model, body = await self._oa_request(request, "prompt")
+        prompt = body["prompt"] if isinstance(body["prompt"], str) else body["prompt"][0]
+        answer = self._oa_answer(model, prompt, body)
+        head = {"id": f"cmpl-{secrets.token_hex(12)}", "object": "text_completion", "created": now_s(), "model": model}
+        if body.get("stream"):
+            chunks = [
+                {**head, "choices": [{"text": p, "index": 0, "logprobs": None, "finish_reason": None}]}
+                for p in answer.pieces
+            ]
+            chunks.append(
+                {**head, "choices": [{"text": "", "index": 0, "logprobs": None, "finish_reason": answer.finish_reason}]}
+            )
+            return self._oa_stream(chunks)
+        choice = {"text": answer.text, "index": 0, "logprobs": None, "finish_reason": answer.finish_reason}
+        usage = self._oa_usage(model, len(count_tokens(model, prompt)), answer)
+        return JSONResponse({**head, "choices": [choice], "usage": usage})
+
+    async def oa_models(self, request: Request) -> Response:
+        self._account(request)
+        # owned_by "novelai": the novelai-sdk-unofficial docs' `listModels()` example.
+        data = [
+            {"id": m, "object": "model", "created": self._OA_MODELS_CREATED, "owned_by": "novelai"} for m in CHAT_MODELS
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def token_count(self, request: Request) -> Response:
+        self._account(request)
+        body = await self._body(request)
+        model = _require(body, "model", str)
+        prompt = body.get("prompt")
+        if model not in CHAT_MODELS:
+            raise ApiError(400, f"Unknown model {model!r}; this API serves {', '.join(CHAT_MODELS)}")
+        texts = [prompt] if isinstance(prompt, str) else prompt
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ApiError(400, "prompt is required and must be a string or a list of strings")
+        # A list: no public source says what NovelAI answers; the fake counts the texts one after the other.
+        encoded = [token for text in texts for token in count_tokens(model, text)]
+        return JSONResponse({"encoded": encoded, "length": len(encoded)})
+
     # -- images ---------------------------------------------------------------------------------------------------
 
     def _image_size(self, parameters: Mapping[str, Any], default: tuple[int, int]) -> tuple[int, int]:
@@ -968,6 +1127,10 @@ def _routes(h: _Handlers) -> list[Route]:
         ("POST", "/ai/module/buy-training-steps", h.buy_training_steps),
         ("GET", "/ai/module/{id}", h.get_module),
         ("DELETE", "/ai/module/{id}", h.delete_module),
+        ("POST", "/oa/v1/chat/completions", h.chat_completions),
+        ("POST", "/oa/v1/completions", h.completions),
+        ("GET", "/oa/v1/models", h.oa_models),
+        ("POST", "/oa/v1/internal/token-count", h.token_count),
     ]
     routes = [Route(path, _persisting(h, endpoint), methods=[method]) for method, path, endpoint in table]
     return routes

@@ -3,6 +3,10 @@
 Output depends only on the request (model, input, parameters) and the server seed, so a test can compare two runs
 byte for byte. Token ids stay inside the model's vocabulary and avoid special tokens, and are packed with the
 model's width (FORMATS.md §4.1: 4 bytes for Erato, 2 for every other model).
+
+The models of the OpenAI-compatible API (``/oa/v1``) take and give text: :func:`chat_text` writes words from a
+small list, the same for a request whether it is streamed or not, and :func:`count_tokens` counts a word (with the
+space before it) as one token of a made-up id. Neither is GLM's tokenizer, which this project does not have.
 """
 
 from __future__ import annotations
@@ -12,11 +16,23 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TEXT_MODELS", "Generation", "TextModel", "decode_tokens", "encode_tokens", "generate"]
+__all__ = [
+    "CHAT_MODELS",
+    "TEXT_MODELS",
+    "ChatText",
+    "Generation",
+    "TextModel",
+    "chat_text",
+    "count_tokens",
+    "decode_tokens",
+    "encode_tokens",
+    "generate",
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,11 @@ TEXT_MODELS: Mapping[str, TextModel] = {
     "kayra-v1": _NERDSTASH,
     "llama-3-erato-v1": _LLAMA3,
 }
+
+#: The models of the OpenAI-compatible API and the size of the made-up vocabulary of their ids. Ids: glm-4-6
+#: (SillyTavern issues 4575 and 4664), xialong-v1 (a NovelAI userscript's CHANGELOG, 2026-04-01); GLM-4's
+#: vocabulary ends below 151329, its <|endoftext|> (the GLM-4 tokenizer_config pages); Xialong's is unknown.
+CHAT_MODELS: Mapping[str, int] = {"glm-4-6": 151329, "xialong-v1": 151329}
 
 _WORDS = (
     "the",
@@ -167,3 +188,74 @@ def generate(model: TextModel, request: Mapping[str, Any], seed: int) -> Generat
                 }
             )
     return Generation(tokens=tokens, pieces=pieces, logprobs=logprobs if num_logprobs else None)
+
+
+# --- the OpenAI-compatible API --------------------------------------------------------------------------------
+
+#: A word with the spaces before it, or trailing spaces: one made-up token each.
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+
+def count_tokens(model: str, text: str) -> list[int]:
+    """Made-up token ids of ``text`` for a model of :data:`CHAT_MODELS`: one per word, the same for the same word."""
+    vocab = CHAT_MODELS[model]
+    return [
+        int.from_bytes(hashlib.sha256(piece.encode("utf-8", "surrogatepass")).digest()[:4], "big") % vocab
+        for piece in _TOKEN.findall(text)
+    ]
+
+
+@dataclass(frozen=True)
+class ChatText:
+    """An answer of the OpenAI-compatible API.
+
+    Attributes:
+        pieces: the answer as streamed, one word a piece; joined, the whole text.
+        finish_reason: ``"length"`` when ``max_tokens`` cut it, else ``"stop"``.
+    """
+
+    pieces: list[str]
+    finish_reason: str
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+def chat_text(model: str, prompt: Any, settings: Mapping[str, Any], seed: int) -> ChatText:
+    """A deterministic answer to a validated chat or completion request.
+
+    The answer has 8 to 40 words, fewer when ``max_tokens`` is lower (finish reason ``"length"``); it ends before
+    the first of the ``stop`` strings it holds (finish reason ``"stop"``).
+
+    Args:
+        model: a model of :data:`CHAT_MODELS`.
+        prompt: the messages or the prompt, as sent.
+        settings: the rest of the request (``stream`` is left out of the seed, so that a streamed request gets the
+            same answer as a whole one).
+        seed: the server seed.
+    """
+    mixed = {key: value for key, value in settings.items() if key != "stream"}
+    digest = hashlib.sha256(json.dumps([seed, model, prompt, mixed], sort_keys=True, default=str).encode()).digest()
+    rng = random.Random(digest)
+    natural = rng.randint(8, 40)
+    max_tokens = settings.get("max_tokens")
+    count = natural if not isinstance(max_tokens, int) else min(natural, max_tokens)
+    pieces = [(" " if index else "") + rng.choice(_WORDS) for index in range(count)]
+    finish_reason = "length" if count < natural else "stop"
+    stop = settings.get("stop")
+    stops: Sequence[str] = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    text = "".join(pieces)
+    cut = min((text.find(s) for s in stops if s and s in text), default=-1)
+    if cut >= 0:
+        kept: list[str] = []
+        size = 0
+        for piece in pieces:
+            if size + len(piece) > cut:
+                if cut > size:
+                    kept.append(piece[: cut - size])
+                break
+            kept.append(piece)
+            size += len(piece)
+        pieces, finish_reason = kept, "stop"
+    return ChatText(pieces=pieces, finish_reason=finish_reason)
