@@ -330,7 +330,7 @@ async def test_voice(nai: Any) -> None:
 
 
 async def test_modules(nai: Any) -> None:
-    module = await maybe(nai.modules.train("data" * 10, name="m", steps=100, model="kayra-v1"))
+    module = await maybe(nai.modules.train("data" * 10, name="m", steps=100))
     assert module.status == "pending"
     listed = await maybe(nai.modules.list())
     assert [m.id for m in listed] == [module.id]

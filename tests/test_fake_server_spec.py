@@ -196,7 +196,8 @@ def _drive(client: httpx.Client, server: FakeNovelAI) -> None:
     c.post("/ai/classify", json={"input": "x"}, headers=a)  # 501
 
     # Modules.
-    train = {"data": "AAAA", "lr": 0.001, "steps": 100, "name": "n", "description": "d", "model": "kayra-v1"}
+    # "AwA=": base64 of the raw DEFLATE stream of an empty text, the smallest data set the fake accepts.
+    train = {"data": "AwA=", "lr": 0.001, "steps": 100, "name": "n", "description": "d", "model": "euterpe-v2"}
     module = c.post("/ai/module/train", json=train, headers=a).json()
     c.post("/ai/module/train", json={**train, "steps": 10}, headers={**a, **INVALID})  # 409 (below the minimum)
     c.post("/ai/module/train", json={**train, "model": "llama-3-erato-v1"}, headers=a)  # 400

@@ -138,7 +138,7 @@ def test_modules_send_the_generated_models_and_return_modules() -> None:
         return httpx.Response(200, json=MODULE)
 
     with _client(answer, sent) as nai:
-        trained = nai.modules.train("QUJD", name="m", steps=100)
+        trained = nai.modules.train(data="QUJD", name="m", steps=100)
         listed = nai.modules.list()
         got = nai.modules.get("m1")
         nai.modules.delete("m1")
@@ -152,7 +152,7 @@ def test_modules_send_the_generated_models_and_return_modules() -> None:
         ("DELETE", "/ai/module/m1"),
         ("POST", "/ai/module/buy-training-steps"),
     ]
-    train = {"data": "QUJD", "lr": 0.0001, "steps": 100, "name": "m", "description": "", "model": "kayra-v1"}
+    train = {"data": "QUJD", "lr": 0.0001, "steps": 100, "name": "m", "description": "", "model": "euterpe-v2"}
     assert (train, {"amount": 2000}) == (_body(sent[0]), _body(sent[4]))
 
 

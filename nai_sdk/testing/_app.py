@@ -17,6 +17,7 @@ import json
 import math
 import random
 import secrets
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +41,13 @@ __all__ = ["ApiError", "FakeConfig", "build_app"]
 
 ACCESS_KEY_LENGTH = 64
 PERSISTENT_TOKEN_PREFIX = "pst-"
-# Models that accept module training, from the leaked ``trainModule`` source in the spec (canTrainModules).
-TRAINABLE_MODELS = frozenset({"6B-v4", "euterpe-v2", "krake-v2", "clio-v1", "kayra-v1"})
+# Models that accept module training. The leaked ``trainModule`` source in the spec checks ``canTrainModules`` but
+# does not list the models; NovelAI's 2022 web client (``util/models``, ``modelSupportsUserModules``) trains only
+# these, and no public source says Kayra, Clio or Erato ever could.
+TRAINABLE_MODELS = frozenset({"6B-v3", "6B-v4", "euterpe-v2"})
 MIN_TRAINING_STEPS = 50
+# The largest training set the fake inflates: the web client uploads at most 50 MB (``maxUploadSize``).
+MAX_TRAINING_SET = 64 * 1024 * 1024
 MAX_IMAGE_SIDE = 2048
 MAX_SAMPLES = 8
 # Pixels one request may ask for in total: NovelAI's own limits are lower, and this keeps every answer < 0.5 s.
@@ -140,6 +145,32 @@ def _b64(value: str, name: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, f"{name} must be base64") from None
+
+
+def _training_set(data: str) -> str:
+    """The text of a module-training ``data``: base64 of a raw DEFLATE stream of UTF-8 (the web client's encoding).
+
+    NovelAI's own answer to a malformed data set is not published: the leaked ``trainModule`` source answers a bad
+    body with 400 "Incorrect body.", which the fake uses, followed by what it found wrong.
+    """
+    problem = "data must be base64 of a raw DEFLATE stream of UTF-8 text"
+    try:
+        compressed = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"Incorrect body. {problem}: it is not base64") from None
+    inflater = zlib.decompressobj(-15)  # negative: raw DEFLATE, no zlib header
+    try:
+        raw = inflater.decompress(compressed, MAX_TRAINING_SET + 1)
+    except zlib.error:
+        raise ApiError(400, f"Incorrect body. {problem}: the stream is not raw DEFLATE") from None
+    if len(raw) > MAX_TRAINING_SET:
+        raise ApiError(400, f"Incorrect body. The training set inflates to more than {MAX_TRAINING_SET} bytes")
+    if not inflater.eof:
+        raise ApiError(400, f"Incorrect body. {problem}: the stream is truncated")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, f"Incorrect body. {problem}: it inflates to bytes that are not UTF-8") from None
 
 
 def _seed_of(*parts: Any) -> int:
@@ -1003,7 +1034,7 @@ class _Handlers:
         name = _require(body, "name", str)
         description = _require(body, "description", str)
         model = _optional(body, "model", str, "euterpe-v2")
-        _b64(data, "data")
+        _training_set(data)
         if len(name) > 64 or len(description) > 256:
             raise ApiError(400, "name must be at most 64 and description at most 256 characters")
         if model not in TRAINABLE_MODELS:
