@@ -1,5 +1,9 @@
 """Shared fixtures: one FakeNovelAI for the session, fresh accounts, and the client under test.
 
+The session's `fake` serves the api, text and image hosts apart (`split_hosts=True`), as NovelAI does, so every
+integration test also checks that each call goes to the host that serves it; `single_fake` (one URL for all three
+hosts) is for the tests about `base_url` itself and for programs that only take one URL.
+
 `client_kind` parametrises a test over the synchronous client and the asynchronous one on both transports; tests
 written with `await maybe(...)` and `await collect(...)` (from `tests/_client_helpers.py`) run unchanged on all
 three.
@@ -26,7 +30,17 @@ CLIENT_KINDS = ("sync", "async-aiohttp", "async-httpx")
 
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeNovelAI]:
-    """A FakeNovelAI (Opus accounts by default) shared by the session; faults are cleared after each test."""
+    """A split-host FakeNovelAI (Opus accounts by default) shared by the session.
+
+    Faults and moved routes are cleared after each test.
+    """
+    with FakeNovelAI(default_tier=3, split_hosts=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def single_fake() -> Iterator[FakeNovelAI]:
+    """A FakeNovelAI answering all three hosts on one `base_url` (Opus accounts by default), shared by the session."""
     with FakeNovelAI(default_tier=3) as server:
         yield server
 
@@ -42,8 +56,11 @@ def _keystore_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 @pytest.fixture(autouse=True)
 def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    if "fake" in request.fixturenames:
-        request.getfixturevalue("fake").faults.clear()
+    for name in ("fake", "single_fake"):
+        if name in request.fixturenames:
+            server = request.getfixturevalue(name)
+            server.faults.clear()
+            server.restore_routes()
 
 
 class Credentials:
@@ -61,6 +78,12 @@ def creds(fake: FakeNovelAI) -> Credentials:
     return Credentials(fake)
 
 
+@pytest.fixture
+def single_creds(single_fake: FakeNovelAI) -> Credentials:
+    """A fresh account on `single_fake`."""
+    return Credentials(single_fake)
+
+
 @pytest.fixture(params=CLIENT_KINDS)
 def client_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param
@@ -71,13 +94,27 @@ def client_kind(request: pytest.FixtureRequest) -> str:
 async def make_client(
     client_kind: str, fake: FakeNovelAI, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Builds clients of the parametrised kind against the fake server, and closes them after the test."""
-    for name in ("NAI_TOKEN", "NAI_USERNAME", "NAI_PASSWORD", "NAI_BASE_URL", "NAI_HTTP_BACKEND"):
+    """Builds clients of the parametrised kind against the fake server's three hosts, and closes them after the test.
+
+    A `base_url` given replaces the three host URLs.
+    """
+    for name in (
+        "NAI_TOKEN",
+        "NAI_USERNAME",
+        "NAI_PASSWORD",
+        "NAI_BASE_URL",
+        "NAI_API_BASE_URL",
+        "NAI_TEXT_BASE_URL",
+        "NAI_IMAGE_BASE_URL",
+        "NAI_HTTP_BACKEND",
+    ):
         monkeypatch.delenv(name, raising=False)
     made: list[NovelAI | AsyncNovelAI] = []
 
     def build(**kwargs: Any) -> NovelAI | AsyncNovelAI:
-        kwargs.setdefault("base_url", fake.base_url)
+        if "base_url" not in kwargs:
+            for option, url in fake.urls.items():
+                kwargs.setdefault(option, url)
         kwargs.setdefault("backoff", FAST_BACKOFF)
         client: NovelAI | AsyncNovelAI
         if client_kind == "sync":

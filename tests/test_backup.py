@@ -54,7 +54,7 @@ def _key(creds: Credentials) -> bytes:
 
 def fresh_stories(fake: FakeNovelAI, creds: Credentials) -> dict[str, str]:
     """Every story as a new device reads it: title -> text. Fails if any story or content does not decrypt."""
-    with NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url, backoff=FAST_BACKOFF) as nai:
+    with NovelAI(email=creds.email, password=creds.password, **fake.urls, backoff=FAST_BACKOFF) as nai:
         stories = nai.storage.stories()
     found = {}
     for story in stories:
@@ -200,7 +200,7 @@ async def test_a_conflicting_key_stops_the_restore_before_anything_is_written(
     forged = Keystore({story.story.meta: bytes(32)})
     with fake.state.lock:
         creds.account.keystore = forged.encrypt(_key(creds))
-    restorer = NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url, backoff=FAST_BACKOFF)
+    restorer = NovelAI(email=creds.email, password=creds.password, **fake.urls, backoff=FAST_BACKOFF)
     fake.requests.clear()
     with restorer, pytest.raises(KeystoreConflictError):
         restorer.storage.restore(tmp_path / "backup")

@@ -69,8 +69,9 @@ def run(capsys: pytest.CaptureFixture[str]) -> Any:
 
 @pytest.fixture
 def login_env(monkeypatch: pytest.MonkeyPatch, fake: FakeNovelAI, creds: Credentials) -> Credentials:
-    """The fresh account's e-mail and password, and the fake's URL, in the environment (as a user would set them)."""
-    monkeypatch.setenv("NAI_BASE_URL", fake.base_url)
+    """The fresh account's e-mail and password, and the fake's URLs, in the environment (as a user would set them)."""
+    for name, url in _host_env(fake).items():
+        monkeypatch.setenv(name, url)
     monkeypatch.setenv("NAI_USERNAME", creds.email)
     monkeypatch.setenv("NAI_PASSWORD", creds.password)
     return creds
@@ -86,7 +87,17 @@ def closed_port() -> int:
 
 
 def _client(fake: FakeNovelAI, creds: Credentials) -> NovelAI:
-    return NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url)
+    return NovelAI(email=creds.email, password=creds.password, **fake.urls)
+
+
+def _host_env(fake: FakeNovelAI) -> dict[str, str]:
+    """The fake's three hosts as the environment variables that name them (it serves each host apart)."""
+    return {"NAI_API_BASE_URL": fake.api_url, "NAI_TEXT_BASE_URL": fake.text_url, "NAI_IMAGE_BASE_URL": fake.image_url}
+
+
+def _host_options(fake: FakeNovelAI) -> tuple[str, ...]:
+    """The fake's three hosts as command-line options."""
+    return ("--api-base-url", fake.api_url, "--text-base-url", fake.text_url, "--image-base-url", fake.image_url)
 
 
 def _assert_clean_failure(result: Result, code: int, *secrets: str) -> None:
@@ -210,7 +221,7 @@ def test_login_prints_a_working_token(run: Any, login_env: Credentials, fake: Fa
 
 
 def test_login_with_options(run: Any, fake: FakeNovelAI, creds: Credentials) -> None:
-    result = run("login", "--base-url", fake.base_url, "-e", creds.email, "--password", creds.password)
+    result = run("login", *_host_options(fake), "-e", creds.email, "--password", creds.password)
     assert EXIT_OK == result.code, result
 
 
@@ -223,7 +234,7 @@ def test_login_wrong_password(run: Any, login_env: Credentials, monkeypatch: pyt
 
 
 def test_login_missing_email(run: Any, fake: FakeNovelAI) -> None:
-    result = run("login", "--base-url", fake.base_url)
+    result = run("login", *_host_options(fake))
     _assert_clean_failure(result, EXIT_AUTH)
     assert "--email" in result.err
 
@@ -250,7 +261,7 @@ def test_debug_shows_the_traceback(run: Any, login_env: Credentials, monkeypatch
 
 
 def test_wrong_password_in_a_subprocess_has_no_traceback(fake: FakeNovelAI, creds: Credentials) -> None:
-    env = {**os.environ, "NAI_BASE_URL": fake.base_url, "NAI_USERNAME": creds.email, "NAI_PASSWORD": "wrong-pw"}
+    env = {**os.environ, **_host_env(fake), "NAI_USERNAME": creds.email, "NAI_PASSWORD": "wrong-pw"}
     completed = subprocess.run([sys.executable, "-m", "nai_sdk", "login"], capture_output=True, text=True, env=env)
     assert EXIT_AUTH == completed.returncode
     assert "" == completed.stdout
@@ -354,7 +365,7 @@ def test_generate_with_a_token(
     run: Any, fake: FakeNovelAI, creds: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NAI_TOKEN", creds.token)
-    result = run("generate", "Hello", "--max-length", "4", "--base-url", fake.base_url)
+    result = run("generate", "Hello", "--max-length", "4", *_host_options(fake))
     assert EXIT_OK == result.code, result
 
 
@@ -375,14 +386,14 @@ def test_generate_bad_preset_file(run: Any, login_env: Credentials, tmp_path: Pa
 
 
 def test_generate_missing_token(run: Any, fake: FakeNovelAI) -> None:
-    result = run("generate", "Hello", "--base-url", fake.base_url)
+    result = run("generate", "Hello", *_host_options(fake))
     _assert_clean_failure(result, EXIT_AUTH)
     assert "no credentials" in result.err
     assert "NAI_TOKEN" in result.err
 
 
 def test_generate_refused_token(run: Any, fake: FakeNovelAI) -> None:
-    result = run("generate", "Hello", "--token", "fake-not-a-token", "--base-url", fake.base_url)
+    result = run("generate", "Hello", "--token", "fake-not-a-token", *_host_options(fake))
     _assert_clean_failure(result, EXIT_AUTH, "fake-not-a-token")
 
 
@@ -507,7 +518,7 @@ def test_sanity_check_reports_a_corrupted_keystore(run: Any, login_env: Credenti
 
 
 def test_sanity_check_needs_email_and_password(run: Any, fake: FakeNovelAI, creds: Credentials) -> None:
-    result = run("sanity-check", "--token", creds.token, "--base-url", fake.base_url)
+    result = run("sanity-check", "--token", creds.token, *_host_options(fake))
     _assert_clean_failure(result, EXIT_AUTH, creds.token)
     assert "e-mail and password" in result.err
 

@@ -49,9 +49,10 @@ def test_every_feature_has_an_example() -> None:
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_against_the_fake(script: str, fake: FakeNovelAI, tmp_path: Path) -> None:
+def test_example_runs_against_the_fake(script: str, single_fake: FakeNovelAI, tmp_path: Path) -> None:
+    # The examples take one URL for all three hosts (NAI_BASE_URL), as `nai fake-server` gives.
     args = (str(tmp_path),) if script == "image.py" else ()
-    completed = _run(script, {"NAI_BASE_URL": fake.base_url}, *args)
+    completed = _run(script, {"NAI_BASE_URL": single_fake.base_url}, *args)
     assert 0 == completed.returncode, completed.stderr
     assert completed.stdout.strip()
     if script == "image.py":
@@ -64,11 +65,12 @@ def test_example_starts_its_own_fake_without_nai_base_url() -> None:
     assert "logged in: tier 3" in completed.stdout
 
 
-def test_example_uses_the_given_account(fake: FakeNovelAI) -> None:
+def test_example_uses_the_given_account(single_fake: FakeNovelAI) -> None:
     from nai_sdk import crypto
 
     email, password = "given@example.com", "given-password"
-    if fake.state.account_by_key(crypto.access_key(email, password)) is None:
-        fake.add_account(crypto.access_key(email, password), email=email)
-    completed = _run("login.py", {"NAI_BASE_URL": fake.base_url, "NAI_USERNAME": email, "NAI_PASSWORD": password})
+    if single_fake.state.account_by_key(crypto.access_key(email, password)) is None:
+        single_fake.add_account(crypto.access_key(email, password), email=email)
+    env = {"NAI_BASE_URL": single_fake.base_url, "NAI_USERNAME": email, "NAI_PASSWORD": password}
+    completed = _run("login.py", env)
     assert 0 == completed.returncode, completed.stderr

@@ -41,7 +41,7 @@ def _clear_request_log(fake: FakeNovelAI) -> None:
 
 def fresh_read(fake: FakeNovelAI, creds: Credentials) -> dict[str, str | None]:
     """Every story as a new device reads it: story id -> title. Fails if any story or content does not decrypt."""
-    with NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url, backoff=FAST_BACKOFF) as nai:
+    with NovelAI(email=creds.email, password=creds.password, **fake.urls, backoff=FAST_BACKOFF) as nai:
         stories = nai.storage.stories()
         contents = nai.storage.objects("storycontent")
     broken = [s.id for s in stories if not s.story.ok] + [c.id for c in contents if not c.ok]
@@ -213,10 +213,7 @@ async def test_concurrent_creates_on_one_client_with_a_cold_cache(
 
 def test_threads_and_devices_at_once(fake: FakeNovelAI, creds: Credentials) -> None:
     """Two sync clients (two devices), each shared by four threads, create stories at the same time."""
-    devices = [
-        NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url, backoff=FAST_BACKOFF)
-        for _ in range(2)
-    ]
+    devices = [NovelAI(email=creds.email, password=creds.password, **fake.urls, backoff=FAST_BACKOFF) for _ in range(2)]
     try:
         with ThreadPoolExecutor(8) as pool:
             stories = list(pool.map(lambda i: devices[i % 2].storage.create_story(f"s{i}"), range(24)))
@@ -228,8 +225,7 @@ def test_threads_and_devices_at_once(fake: FakeNovelAI, creds: Credentials) -> N
 
 async def test_async_clients_of_two_devices_at_once(fake: FakeNovelAI, creds: Credentials) -> None:
     devices = [
-        AsyncNovelAI(email=creds.email, password=creds.password, base_url=fake.base_url, backoff=FAST_BACKOFF)
-        for _ in range(2)
+        AsyncNovelAI(email=creds.email, password=creds.password, **fake.urls, backoff=FAST_BACKOFF) for _ in range(2)
     ]
     try:
         stories = await asyncio.gather(*(devices[i % 2].storage.create_story(f"s{i}") for i in range(20)))
@@ -350,7 +346,7 @@ async def test_a_cut_connection_during_a_create_loses_nothing(
 
 
 def _stories(fake: FakeNovelAI, creds: Credentials) -> list[UserObject]:
-    with NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url) as nai:
+    with NovelAI(email=creds.email, password=creds.password, **fake.urls) as nai:
         return nai.storage.objects("stories")
 
 
@@ -393,7 +389,7 @@ async def test_a_failed_cleanup_names_the_orphan(make_client: Any, fake: FakeNov
 
 
 def test_conflict_retries_are_bounded(fake: FakeNovelAI, creds: Credentials) -> None:
-    with NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url, backoff=FAST_BACKOFF) as nai:
+    with NovelAI(email=creds.email, password=creds.password, **fake.urls, backoff=FAST_BACKOFF) as nai:
         fake.inject("/user/keystore", method="PUT", status=409, message="stale", times=50)
         with pytest.raises(ConflictError):
             nai.storage.create_story("never")
@@ -408,11 +404,11 @@ def test_journal_directory_comes_from_the_environment(
     fake: FakeNovelAI, creds: Credentials, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NAI_KEYSTORE_JOURNAL", str(tmp_path / "j"))
-    with NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url) as nai:
+    with NovelAI(email=creds.email, password=creds.password, **fake.urls) as nai:
         nai.storage.create_story("x")
     assert 1 == len(list((tmp_path / "j").rglob("*.json")))
     monkeypatch.setenv("NAI_KEYSTORE_JOURNAL", "off")
-    with NovelAI(email=creds.email, password=creds.password, base_url=fake.base_url) as nai:
+    with NovelAI(email=creds.email, password=creds.password, **fake.urls) as nai:
         nai.storage.create_story("y")
     assert 1 == len(list((tmp_path / "j").rglob("*.json")))
     assert os.path.isdir(tmp_path / "j")

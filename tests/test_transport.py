@@ -144,7 +144,7 @@ def test_repr_hides_the_proxy_password() -> None:
 # The first loop's sockets can only be closed by the garbage collector once that loop has ended (see AiohttpTransport).
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_transport_survives_a_second_event_loop(fake: FakeNovelAI, creds: Credentials) -> None:
-    nai = AsyncNovelAI(token=creds.token, base_url=fake.base_url)
+    nai = AsyncNovelAI(token=creds.token, **fake.urls)
 
     async def priority(client: AsyncNovelAI) -> int:
         result = await client.account.priority()
@@ -172,7 +172,7 @@ def test_a_transport_survives_a_second_event_loop(fake: FakeNovelAI, creds: Cred
 async def test_one_transport_on_two_running_loops_is_refused(fake: FakeNovelAI, creds: Credentials) -> None:
     import threading
 
-    async with AsyncNovelAI(token=creds.token, base_url=fake.base_url) as nai:
+    async with AsyncNovelAI(token=creds.token, **fake.urls) as nai:
         await nai.account.priority()
         errors: list[BaseException] = []
 
@@ -206,10 +206,11 @@ async def test_requests_go_through_the_proxy_with_its_credentials(
         assert "hunter2" not in repr(nai)
     expected = b"Basic " + base64.b64encode(b"me:hunter2")
     assert len(proxy.heads) == 2
-    for head in proxy.heads:
+    # The priority from the image host, the stream from the text host.
+    for head, url in zip(proxy.heads, (fake.image_url, fake.text_url), strict=True):
         request_line, *headers = head.split(b"\r\n")
         # Absolute-form targets: the request was meant for the proxy.
-        assert request_line.split(b" ")[1].startswith(fake.base_url.encode())
+        assert request_line.split(b" ")[1].startswith(url.encode() + b"/")
         assert b"proxy-authorization: " + expected.lower() in [line.lower() for line in headers], head
 
 
