@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_TRAINING_MODEL",
     "TRAINABLE_MODELS",
+    "TRAINING_DATA_LEVEL",
     "TRAINING_TEXT_SEPARATOR",
     "AsyncModules",
     "Module",
