@@ -2,7 +2,8 @@
 
 * a request adapter that reports the spec's host: the fake answers on 127.0.0.1, the spec's server is
   https://api.novelai.net;
-* a ``text/event-stream`` deserializer that validates every event against ``AiGenerateStreamableResponse``;
+* a ``text/event-stream`` deserializer that validates every event against ``AiGenerateStreamableResponse``, or
+  for the OpenAI-compatible API, checks every chunk's ``choices`` and lets ``[DONE]`` end the stream;
 * deserializers for the binary media types (ZIP, MP3, WebM) that check the payload's magic bytes and hand the
   validator a string, since JSON Schema's ``type: string`` rejects Python bytes.
 """
@@ -81,6 +82,20 @@ def _event_errors(payload: Any) -> list[str]:
     return errors
 
 
+def _chunk_errors(payload: dict[str, Any]) -> list[str]:
+    """What is wrong with one chunk of an OpenAI-compatible stream (ChatCompletionChunk or CompletionResponse)."""
+    choices = payload["choices"]
+    if not isinstance(choices, list):
+        return ["choices is not a list"]
+    return [
+        f"choices[{index}] has neither a delta object nor a text"
+        for index, choice in enumerate(choices)
+        if not (
+            isinstance(choice, dict) and (isinstance(choice.get("delta"), dict) or isinstance(choice.get("text"), str))
+        )
+    ]
+
+
 def _sse_loads(value: bytes, **parameters: str) -> str:
     """Deserialize a ``text/event-stream`` body, validating every event's JSON against the spec's event schema.
 
@@ -92,8 +107,13 @@ def _sse_loads(value: bytes, **parameters: str) -> str:
     if not events:
         raise ValueError("an SSE stream without events")
     for event in events:
+        if event.get("data") == "[DONE]":
+            # The end of an OpenAI-compatible stream (/oa/v1).
+            continue
         payload = json.loads(event["data"])
-        errors = _event_errors(payload)
+        errors = (
+            _chunk_errors(payload) if isinstance(payload, dict) and "choices" in payload else _event_errors(payload)
+        )
         if errors:
             raise ValueError(f"SSE event {payload!r} is invalid: {', '.join(errors)}")
     return text

@@ -51,6 +51,12 @@ class Recorder:
             self.failures.append((request.method.upper(), request.path, response.status_code, "path not in spec"))
             return
         self.seen.add((request.method.upper(), template))
+        # A route served only by another host than api.novelai.net (the OpenAI-compatible API) is judged there.
+        path_item = spec_document()["paths"][template]
+        servers = path_item[request.method.lower()].get("servers") or path_item.get("servers") or []
+        urls = [server["url"] for server in servers]
+        if urls and "https://api.novelai.net" not in urls:
+            request = HttpxOpenAPIRequest(response.request, host_url=urls[0])
         errors = []
         if "x-test-invalid" not in response.request.headers:
             try:
@@ -179,6 +185,19 @@ def _drive(client: httpx.Client, server: FakeNovelAI) -> None:
     c.post("/ai/generate-stream", json={**generate, "parameters": {"min_length": 3, "max_length": 3}}, headers=a)
     prompt = {"model": "kayra-v1", "prompt": "A story", "temp": 1, "tokens_to_generate": 5}
     c.post("/ai/generate-prompt", json=prompt, headers=a)
+
+    # The OpenAI-compatible API.
+    chat: dict[str, Any] = {"model": "glm-4-6", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    c.post("/oa/v1/chat/completions", json=chat, headers=a)
+    c.post("/oa/v1/chat/completions", json={**chat, "stream": True, "stop": ["the"]}, headers=a)
+    c.post("/oa/v1/chat/completions", json={**chat, "model": "no-such-model"}, headers=a)  # 400
+    c.post("/oa/v1/chat/completions", json={**chat, "messages": []}, headers={**a, **INVALID})  # 400
+    completion = {"model": "xialong-v1", "prompt": "Once", "max_tokens": 4}
+    c.post("/oa/v1/completions", json=completion, headers=a)
+    c.post("/oa/v1/completions", json={**completion, "stream": True}, headers=a)
+    c.get("/oa/v1/models", headers=a)
+    c.post("/oa/v1/internal/token-count", json={"model": "glm-4-6", "prompt": ["a b", "c"]}, headers=a)
+    c.post("/oa/v1/internal/token-count", json={"model": "kayra-v1", "prompt": "x"}, headers=a)  # 400
 
     # Images and voice.
     image = {"input": "x", "model": "nai-diffusion-3", "parameters": {"width": 64, "height": 64, "n_samples": 2}}
