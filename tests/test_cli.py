@@ -24,7 +24,18 @@ from nai_sdk.content import UserObject
 from nai_sdk.testing import FakeNovelAI
 from tests.conftest import Credentials
 
-COMMANDS = ("access-key", "login", "sanity-check", "decode", "tokenize", "generate", "image", "download", "fake-server")
+COMMANDS = (
+    "access-key",
+    "login",
+    "sanity-check",
+    "decode",
+    "tokenize",
+    "generate",
+    "chat",
+    "image",
+    "download",
+    "fake-server",
+)
 ENV_NAMES = (
     "NAI_TOKEN",
     "NAI_USERNAME",
@@ -359,6 +370,42 @@ def test_generate_stream_cut_midway(run: Any, login_env: Credentials, fake: Fake
     _assert_clean_failure(result, EXIT_FAILURE)
     assert "stream" in result.err
     assert result.out.endswith("\n")
+
+
+def test_chat_streams(run: Any, login_env: Credentials) -> None:
+    result = run("chat", "-s", "You are terse.", "Hello", "--max-tokens", "5", "--param", "temperature=0.5")
+    assert EXIT_OK == result.code, result
+    assert 5 == len(result.out.split())
+    assert result.out.endswith("\n")
+
+
+def test_chat_conversation_from_stdin(run: Any, login_env: Credentials, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Hello\n\nAnd then?\n"))
+    result = run("chat", "-m", "xialong", "--no-stream", "--max-tokens", "3", "--extra", "unified_linear=0.5")
+    assert EXIT_OK == result.code, result
+    assert [3, 3] == [len(line.split()) for line in result.out.splitlines()]
+
+
+def test_chat_stream_cut_midway(run: Any, login_env: Credentials, fake: FakeNovelAI) -> None:
+    fake.inject("/oa/v1/chat/completions", drop_mid_stream=3)
+    result = run("chat", "Hello", "--max-tokens", "20")
+    _assert_clean_failure(result, EXIT_FAILURE)
+    assert "stream" in result.err
+    assert result.out.endswith("\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("-m", "kayra"), "nai.text.generate"),
+        (("-m", "glm-9"), "xialong-v1 (xialong)"),
+        (("--param", "tempreture=1"), "--extra"),
+    ],
+)
+def test_chat_usage_errors_before_credentials(run: Any, argv: tuple[str, ...], expected: str) -> None:
+    result = run("chat", *argv, "Hello")
+    _assert_clean_failure(result, EXIT_USAGE)
+    assert expected in result.err
 
 
 def test_generate_with_a_token(

@@ -23,7 +23,9 @@ from nai_sdk.cli._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
 from nai_sdk.cli._progress import ProgressBar
 
 if TYPE_CHECKING:
+    from nai_sdk import NovelAI
     from nai_sdk.content import UserObject
+    from nai_sdk.models import ChatModel
     from nai_sdk.presets import Preset
 
 __all__ = ["COMMANDS"]
@@ -219,6 +221,79 @@ def generate(args: argparse.Namespace) -> int:
         if not text.endswith("\n"):
             sys.stdout.write("\n")
         sys.stdout.flush()
+    return EXIT_OK
+
+
+def _chat_turn(
+    nai: NovelAI,
+    messages: list[dict[str, str]],
+    model: ChatModel,
+    settings: dict[str, Any],
+    extra: dict[str, Any],
+    no_stream: bool,
+) -> str:
+    """Sends one turn and writes the answer to stdout as it arrives; returns the answer."""
+    if no_stream:
+        text = nai.text.chat(messages, model, extra_body=extra, **settings).text
+        sys.stdout.write(text)
+    else:
+        text = ""
+        try:
+            with nai.text.chat_stream(messages, model, extra_body=extra, **settings) as stream:
+                for piece in stream:
+                    text += piece.text
+                    sys.stdout.write(piece.text)
+                    sys.stdout.flush()
+        finally:
+            # A stream cut halfway still ends its line, so the error message starts on a line of its own.
+            if text and not text.endswith("\n"):
+                sys.stdout.write("\n")
+                text += "\n"
+    if not text.endswith("\n"):
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+    return text.removesuffix("\n")
+
+
+def chat(args: argparse.Namespace) -> int:
+    from nai_sdk.errors import UnknownSettingError
+    from nai_sdk.models import get_chat_model
+    from nai_sdk.resources.chat import chat_request
+
+    model = get_chat_model(args.model)  # before asking for a password: a typo is a usage error
+    settings = _parameters(args.param)
+    extra = _parameters(args.extra)
+    if args.max_tokens is not None:
+        settings["max_tokens"] = args.max_tokens
+    try:
+        chat_request("check", model, settings)  # an unknown setting too
+    except UnknownSettingError as exc:
+        hint = f"; did you mean {exc.suggestion!r}?" if exc.suggestion else ""
+        raise CliError(
+            f"unknown chat setting {exc.name!r}{hint} (send fields the spec does not list with --extra)", EXIT_USAGE
+        ) from exc
+    messages = [{"role": "system", "content": args.system}] if args.system else []
+    if args.message is None and getattr(args, "password_stdin", False):
+        raise CliError("stdin cannot carry both the conversation and the password (--password-stdin)", EXIT_USAGE)
+    first = None if args.message is None else _read_input(args.message, args)
+    credentials = resolve_credentials(args, "token")
+    with make_client(args, credentials) as nai:
+        if first is not None:
+            _chat_turn(nai, [*messages, {"role": "user", "content": first}], model, settings, extra, args.no_stream)
+            return EXIT_OK
+        interactive = sys.stdin.isatty()
+        while True:
+            if interactive:
+                sys.stderr.write("> ")
+                sys.stderr.flush()
+            line = sys.stdin.readline()
+            if not line:
+                break
+            if not line.strip():
+                continue
+            messages.append({"role": "user", "content": line.rstrip("\r\n")})
+            answer = _chat_turn(nai, messages, model, settings, extra, args.no_stream)
+            messages.append({"role": "assistant", "content": answer})
     return EXIT_OK
 
 
@@ -436,6 +511,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "decode": decode,
     "tokenize": tokenize,
     "generate": generate,
+    "chat": chat,
     "image": image,
     "download": download,
     "backup": backup,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Final
 
-__all__ = ["DEFAULT_IMAGE_MODEL", "DEFAULT_TEXT_MODEL", "build_parser"]
+__all__ = ["DEFAULT_CHAT_MODEL", "DEFAULT_IMAGE_MODEL", "DEFAULT_TEXT_MODEL", "build_parser"]
 
 DEFAULT_TEXT_MODEL: Final = "erato"
+DEFAULT_CHAT_MODEL: Final = "glm-4-6"
 DEFAULT_IMAGE_MODEL: Final = "nai-diffusion-4-5-full"
 
 _DESCRIPTION = """\
@@ -203,6 +204,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="any generation parameter (VALUE is read as JSON when it parses, else as text); repeatable",
     )
     p.add_argument("--no-stream", action="store_true", help="wait for the whole text instead of streaming it")
+
+    p = _sub(
+        subparsers,
+        "chat",
+        "chat with a model of NovelAI's OpenAI-compatible API (GLM-4.6, Xialong), streaming the answers",
+        f'  nai chat "Name three rivers of Europe."                    # {DEFAULT_CHAT_MODEL}\n'
+        '  nai chat -m xialong --system "You write prose." --max-tokens 200 "A night by the river"\n'
+        "  nai chat --param temperature=0.8 --param top_k=40 - < question.txt\n"
+        '  nai chat -s "You are terse."      # no message: a conversation, one message a line, Ctrl-D ends it',
+        common,
+    )
+    _server_options(p)
+    p.add_argument(
+        "message",
+        nargs="?",
+        help="the message; - reads it from stdin; left out: a conversation, one message a line of stdin",
+    )
+    p.add_argument("-m", "--model", default=DEFAULT_CHAT_MODEL, help="the chat model (default: %(default)s)")
+    p.add_argument("-s", "--system", metavar="TEXT", help="a system message, sent before the conversation")
+    p.add_argument("--max-tokens", type=int, metavar="TOKENS", help="the most tokens of each answer")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any chat setting (temperature, top_p, top_k, min_p, stop, ...; VALUE is read as JSON when it parses, "
+        "else as text); repeatable",
+    )
+    p.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a field the spec does not list (NovelAI's own samplers), sent as it is; repeatable",
+    )
+    p.add_argument("--no-stream", action="store_true", help="wait for each whole answer instead of streaming it")
 
     p = _sub(
         subparsers,
