@@ -61,6 +61,11 @@ _LAZY: dict[str, str] = {
     "StreamPiece": "nai_sdk.resources.text",
     "TextStream": "nai_sdk.resources.text",
     "AsyncTextStream": "nai_sdk.resources.text",
+    "ChatResult": "nai_sdk.resources.chat",
+    "ChatPiece": "nai_sdk.resources.chat",
+    "ChatStream": "nai_sdk.resources.chat",
+    "AsyncChatStream": "nai_sdk.resources.chat",
+    "CompletionResult": "nai_sdk.resources.chat",
     "Story": "nai_sdk.resources.storage",
     "Manifest": "nai_sdk.backup",
     "RestoreReport": "nai_sdk.backup",
@@ -83,6 +88,8 @@ _LAZY: dict[str, str] = {
     "TextModel": "nai_sdk.models",
     "ImageModel": "nai_sdk.models",
     "get_model": "nai_sdk.models",
+    "ChatModel": "nai_sdk.models",
+    "get_chat_model": "nai_sdk.models",
     "get_image_model": "nai_sdk.models",
     "Tokenizer": "nai_sdk.tokenizers",
     "get_tokenizer": "nai_sdk.tokenizers",
@@ -113,8 +120,9 @@ if TYPE_CHECKING:
     from nai_sdk.crypto import access_key, encryption_key
     from nai_sdk.images import Character, Image, ImageResult, V3Params, V4Params, V45Params, Vibe
     from nai_sdk.keystore import Keystore
-    from nai_sdk.models import ImageModel, TextModel, get_image_model, get_model
+    from nai_sdk.models import ChatModel, ImageModel, TextModel, get_chat_model, get_image_model, get_model
     from nai_sdk.presets import BanList, BiasGroup, GlobalSettings, Preset, build_request
+    from nai_sdk.resources.chat import AsyncChatStream, ChatPiece, ChatResult, ChatStream, CompletionResult
     from nai_sdk.resources.modules import Module
     from nai_sdk.resources.storage import Story
     from nai_sdk.resources.text import AsyncTextStream, GenerationResult, StreamPiece, TextStream
@@ -142,6 +150,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AiohttpTransport",
+    "AsyncChatStream",
     "AsyncNovelAI",
     "AsyncTextStream",
     "AuthenticationError",
@@ -151,7 +160,12 @@ __all__ = [
     "BanList",
     "BiasGroup",
     "Character",
+    "ChatModel",
+    "ChatPiece",
+    "ChatResult",
+    "ChatStream",
     "ClientOptions",
+    "CompletionResult",
     "CompressionError",
     "ConfigurationError",
     "ConflictError",
@@ -212,6 +226,7 @@ __all__ = [
     "encode_document",
     "encrypt_object",
     "encryption_key",
+    "get_chat_model",
     "get_image_model",
     "get_model",
     "get_tokenizer",
