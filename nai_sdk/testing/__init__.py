@@ -19,7 +19,7 @@ three hosts).
 from ._app import ApiError, FakeConfig, build_app
 from ._faults import FAULT_HEADER, Fault, LoggedRequest, RequestLog, parse_fault
 from ._hosts import HostTable
-from ._server import FakeNovelAI
+from ._server import FakeNovelAI, HostURLs
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState
 from ._textgen import TEXT_MODELS, TextModel
 
@@ -35,6 +35,7 @@ __all__ = [
     "FakeState",
     "Fault",
     "HostTable",
+    "HostURLs",
     "LoggedRequest",
     "RequestLog",
     "TextModel",

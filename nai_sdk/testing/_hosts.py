@@ -121,7 +121,12 @@ class HostTable:
         if to not in ROLES:
             raise ValueError(f"to must be one of {', '.join(ROLES)}, not {to!r}")
         move = _Move(pattern, method.upper() if method else None, to)
-        if not any(move.applies(route, pattern) for route in self._routes):
+        # A pattern names routes by their template (`/user/objects/*`) or by a path of theirs (`/user/objects/x`).
+        if not any(
+            move.method in (None, route.method)
+            and (fnmatch.fnmatchcase(route.template, pattern) or route.pattern.match(pattern))
+            for route in self._routes
+        ):
             raise ValueError(f"no route matches {pattern!r}" + (f" with method {method.upper()}" if method else ""))
         with self._lock:
             self._moves = (*self._moves, move)

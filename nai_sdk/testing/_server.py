@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import uvicorn
 
@@ -20,11 +20,19 @@ from ._faults import Fault, FaultInjector, RequestLog, install_log_filter
 from ._hosts import ROLES, HostTable, Role
 from ._state import TIERS, Account, FakeState, new_id
 
-__all__ = ["FakeNovelAI"]
+__all__ = ["FakeNovelAI", "HostURLs"]
 
 _START_TIMEOUT = 10.0
 # Tells "no body given" from a body of JSON null.
 _NO_BODY: Any = object()
+
+
+class HostURLs(TypedDict):
+    """The base URLs of the three hosts, named as the clients' options (so ``**urls`` type-checks)."""
+
+    api_url: str
+    text_url: str
+    image_url: str
 
 
 class FakeNovelAI:
@@ -139,9 +147,9 @@ class FakeNovelAI:
         return self._url(2)
 
     @property
-    def urls(self) -> dict[str, str]:
+    def urls(self) -> HostURLs:
         """The three base URLs as client options: ``NovelAI(token=..., **server.urls)``."""
-        return {"api_url": self.api_url, "text_url": self.text_url, "image_url": self.image_url}
+        return HostURLs(api_url=self.api_url, text_url=self.text_url, image_url=self.image_url)
 
     def _url(self, index: int) -> str:
         if not self._sockets:
