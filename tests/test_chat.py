@@ -285,7 +285,8 @@ async def test_events_after_done_are_ignored(nai: Any, fake: FakeNovelAI) -> Non
 # --- the assembler alone --------------------------------------------------------------------------------------
 
 
-def test_the_assembler_reads_a_stream_split_anywhere() -> None:
+@pytest.mark.parametrize("separator", ["\n\n", "\r\n\r\n", "\r\r", "\n\r\n"])
+def test_the_assembler_reads_a_stream_split_anywhere(separator: str) -> None:
     chunks = [
         {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
         {"choices": [{"index": 0, "delta": {"content": "Ça "}, "finish_reason": None}]},
@@ -294,8 +295,8 @@ def test_the_assembler_reads_a_stream_split_anywhere() -> None:
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}},
     ]
-    raw = (_sse(*chunks, "[DONE]")).replace("\n\n", "\r\n\r\n").encode()
-    for size in (1, 2, 7, len(raw)):
+    raw = (_sse(*chunks, "[DONE]")).replace("\n\n", separator).encode()
+    for size in (1, 2, 7, 100, len(raw)):
         assembler = _ChatAssembler("glm-4-6")
         pieces = [p for start in range(0, len(raw), size) for p in assembler.feed(raw[start : start + size])]
         assembler.end()

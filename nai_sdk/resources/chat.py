@@ -428,13 +428,25 @@ class _ChatAssembler:
         self.done = False
 
     def feed(self, chunk: bytes) -> Iterator[ChatPiece]:
-        """The pieces of the events completed by `chunk`; events after `[DONE]` are ignored."""
-        for event in self.decoder.feed(chunk):
-            if self.done:
-                return
-            piece = self._piece(event)
-            if piece is not None:
-                yield piece
+        """The pieces of the events completed by `chunk`, each decoded only when asked for; events after `[DONE]`
+        are ignored.
+
+        A read often holds many events (a fast server, a slow reader): the decoder is fed up to the end of one
+        event at a time, so that the first piece is not held up by decoding the rest of the read.
+        """
+        decoder = self.decoder
+        separator = b"\r\n\r\n" if b"\r" in chunk else b"\n\n"
+        start = 0
+        while start < len(chunk):
+            end = chunk.find(separator, start)
+            stop = len(chunk) if end < 0 else end + len(separator)
+            for event in decoder.feed(chunk[start:stop] if start or stop < len(chunk) else chunk):
+                if self.done:
+                    return
+                piece = self._piece(event)
+                if piece is not None:
+                    yield piece
+            start = stop
 
     def end(self) -> None:
         """The stream's body ended: it must have ended with `[DONE]`."""
