@@ -145,14 +145,22 @@ def login_flow(access_key: str) -> Flow[str]:
     return answer.access_token
 
 
-def _moved(session: Session, error: APIStatusError, call: Call, host: Host) -> Host | None:
-    """Where to resend `call` after `error` from `host`, remembering the move (None: not a move)."""
+def _moved(session: Session, options: ClientOptions, error: APIStatusError, call: Call, host: Host) -> Host | None:
+    """Where to resend `call` after `error` from `host`, remembering the move (None: not a move).
+
+    Moves are remembered against the host the route would go to without them, so a route that moves on again,
+    or back, is remembered where it is now (and a move back to where it started is simply forgotten).
+    """
     new = moved_to(error, call, host)
     if new is not None:
-        key = (call.op.method, call.op.path, host)
-        if session.moves.get(key) != new:
+        intended = route(call, options, {})
+        key = (call.op.method, call.op.path, intended)
+        if session.moves.get(key, intended) != new:
             log_move(call, host, new)
-            session.moves[key] = new
+            if new == intended:
+                session.moves.pop(key, None)
+            else:
+                session.moves[key] = new
     return new
 
 
@@ -234,7 +242,7 @@ class SyncEngine:
         try:
             return self._send_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host) if call.follow_moves else None
+            new = _moved(self.session, self.options, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return self._send_to(call, new)
@@ -257,7 +265,7 @@ class SyncEngine:
         try:
             return self._open_stream_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host) if call.follow_moves else None
+            new = _moved(self.session, self.options, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return self._open_stream_to(call, new)
@@ -348,7 +356,7 @@ class AsyncEngine:
         try:
             return await self._send_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host) if call.follow_moves else None
+            new = _moved(self.session, self.options, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return await self._send_to(call, new)
@@ -370,7 +378,7 @@ class AsyncEngine:
         try:
             return await self._open_stream_to(call, host)
         except APIStatusError as exc:
-            new = _moved(self.session, exc, call, host) if call.follow_moves else None
+            new = _moved(self.session, self.options, exc, call, host) if call.follow_moves else None
             if new is None:
                 raise
             return await self._open_stream_to(call, new)
