@@ -28,6 +28,7 @@ COMMANDS = (
     "access-key",
     "login",
     "sanity-check",
+    "doctor",
     "decode",
     "tokenize",
     "generate",
@@ -818,3 +819,26 @@ def test_download_files_are_private(run: Any, login_env: Credentials, fake: Fake
     assert EXIT_OK == run("download", "-o", str(fresh), "--no-progress").code
     assert 0o700 == stat.S_IMODE(fresh.stat().st_mode)
     assert {0o600} == {stat.S_IMODE(path.stat().st_mode) for path in fresh.iterdir()}
+
+
+def test_doctor_shows_which_host_serves_each_route_family(run: Any, login_env: Credentials, fake: FakeNovelAI) -> None:
+    result = run("doctor")
+    assert EXIT_OK == result.code, result
+    rows = {line.split()[0]: line for line in result.out.splitlines() if line.strip()}
+    # The split-host fake serves the account on the image host and answers as NovelAI does on the api host.
+    account = rows["account"]
+    assert "moved (400 Please refresh" in account
+    assert account.rstrip().endswith("image")
+    assert "serves (2xx)" in rows["modules"]
+    assert "tier: opus" in result.out
+    assert "glm-4-6" in result.out or "kayra-v1" in result.out
+
+
+def test_doctor_follows_a_moved_route_family(run: Any, login_env: Credentials, fake: FakeNovelAI) -> None:
+    fake.move_route("/user/subscription", to="api")
+    result = run("doctor")
+    assert EXIT_OK == result.code, result
+    account = next(line for line in result.out.splitlines() if line.startswith("account"))
+    # The api host serves it now; the image host (the spec's first choice) answers that it has no such route.
+    assert account.startswith("account        serves (2xx)")
+    assert account.rstrip().endswith("image -> api")

@@ -151,6 +151,21 @@ def sanity_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def doctor(args: argparse.Namespace) -> int:
+    from nai_sdk.cli._doctor import diagnose, render
+
+    credentials = resolve_credentials(args, "token")
+    with make_client(args, credentials) as nai:
+        options = nai.options
+        report = diagnose(nai)
+    _out(render(report, {"api": options.api_url, "text": options.text_url, "image": options.image_url}))
+    unreachable = [family for family, results in report.results.items() if all(r.verdict != "serves" for r in results)]
+    if unreachable:
+        _err(f"no host serves: {', '.join(unreachable)}")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 def _problem(obj: UserObject) -> str | None:
     """Why an object is unreadable (its decryption error, or a story document that does not decode), or None."""
     from nai_sdk.errors import NovelAIError
@@ -469,6 +484,7 @@ def fake_server(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level=args.log_level,
+            split_hosts=args.split_hosts,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise CliError(f"cannot read the state file {args.state}: {exc}") from exc
@@ -487,9 +503,15 @@ def fake_server(args: argparse.Namespace) -> int:
         # SIGTERM (from `kill` or a supervisor) stops the server cleanly, which saves the state.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        _out(f"FakeNovelAI listening on {server.base_url}")
-        sys.stdout.flush()
-        _err(f"  export NAI_BASE_URL={server.base_url}")
+        if args.split_hosts:
+            _out(f"FakeNovelAI listening on api {server.api_url} text {server.text_url} image {server.image_url}")
+            sys.stdout.flush()
+            for name, url in (("API", server.api_url), ("TEXT", server.text_url), ("IMAGE", server.image_url)):
+                _err(f"  export NAI_{name}_BASE_URL={url}")
+        else:
+            _out(f"FakeNovelAI listening on {server.base_url}")
+            sys.stdout.flush()
+            _err(f"  export NAI_BASE_URL={server.base_url}")
         if args.account:
             _err(f"  account: {args.account} (with the password given)")
         _err("  state: " + (str(args.state) if args.state else "in memory only (pass --state FILE to keep it)"))
@@ -508,6 +530,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "access-key": access_key,
     "login": login,
     "sanity-check": sanity_check,
+    "doctor": doctor,
     "decode": decode,
     "tokenize": tokenize,
     "generate": generate,

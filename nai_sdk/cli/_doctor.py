@@ -162,7 +162,14 @@ def render(report: Doctor, urls: dict[str, str]) -> str:
     lines = ["route family   " + "".join(f"{host:<34}" for host in HOSTS) + "the SDK sends it to"]
     for family, results in report.results.items():
         cells = "".join(f"{(result.verdict + ' (' + result.detail + ')'):<34.33}" for result in results)
-        lines.append(f"{family:<15}{cells}{report.routes[family]}")
+        first = report.routes[family]
+        verdicts: dict[str, str] = {result.host: result.verdict for result in results}
+        serving = [result.host for result in results if result.verdict == "serves"]
+        target = first
+        if verdicts.get(first) == "moved" and serving:
+            # What the client does on the first call: the move is proven, so it resends there once, and remembers.
+            target = f"{first} -> {serving[0]}"
+        lines.append(f"{family:<15}{cells}{target}")
     lines.append("")
     lines.append("hosts: " + ", ".join(f"{host} = {urls[host]}" for host in HOSTS))
     lines.append(f"tier: {report.tier or 'unknown'}; context tokens: {report.context_tokens or 'unknown'}")

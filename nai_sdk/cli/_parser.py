@@ -159,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(
         subparsers,
+        "doctor",
+        "ask every NovelAI host which route families it serves for this account, and show the tier and the "
+        "models it can use: the command to run when NovelAI moves something (free reads only, no generation)",
+        "  nai doctor -e me@example.com\n  nai doctor --token pst-...        # storage probes then show 401s",
+        common,
+    )
+    _server_options(p)
+
+    p = _sub(
+        subparsers,
         "decode",
         "decode base64 token data (a generation's `output`) into token ids and text",
         '  nai decode erato AAEAAAIAAAA=\n  nai decode kayra "$(cat output.b64)" --json',
@@ -320,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  nai fake-server --state fake.json --account me@example.com     # asks for the account's password\n"
         "  nai fake-server --port 0             # any free port; the first line printed gives the URL",
         common,
+    )
+    p.add_argument(
+        "--split-hosts",
+        action="store_true",
+        help="serve the api, text and image hosts on three ports, each with the routes NovelAI serves there",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     p.add_argument("--port", type=int, default=8080, help="port, 0 for any free one (default: %(default)s)")
