@@ -2,7 +2,8 @@
 """Build the OpenAPI document and generate the typed client `generated/nai_client` from it.
 
 Steps: load spec/novelai-primary.openapi.yaml (never edited; see scripts/restore_spec.py), apply
-spec/overlays/*.yaml in file name order, merge spec/extensions/*.yaml, write generated/openapi.yaml, run
+spec/overlays/*.yaml in file name order (those from 60 on after merging spec/extensions/*.yaml), write
+generated/openapi.yaml, run
 openapi-python-client with spec/generator-config.yaml and templates/, add py.typed, nai_client/typed_dicts.py
 (scripts/_typeddicts.py) and nai_client/hosts.py (render_hosts), format with this venv's ruff, mark every module
 generated, write the spec's hash into nai_client/_stamp.py, then replace generated/nai_client wholesale.
@@ -27,7 +28,7 @@ from typing import Any, Final
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _overlay import apply_overlays
+from _overlay import apply_overlay, load_overlay
 from _typeddicts import render as render_typed_dicts
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -40,6 +41,8 @@ GENERATED: Final = ROOT / "generated"
 PACKAGE: Final = "nai_client"
 BUILT_NAME: Final = "openapi.yaml"
 GENERATOR_VERSION: Final = "0.29.1"
+#: Overlay files from this name on apply after the extensions are merged (see build_document).
+ROUTE_POLICIES: Final = "60"
 BIN: Final = Path(sys.executable).parent
 
 # The spec's hash lives in one stamp module, not in every file: a one-word change of the document then rewrites
@@ -111,9 +114,15 @@ def check_names(document: dict[str, Any]) -> None:
 def build_document() -> dict[str, Any]:
     """The vendored document with the overlays applied and the extensions merged."""
     document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-    apply_overlays(document, OVERLAYS)
+    overlays = sorted(OVERLAYS.glob("*.yaml"))
+    # Overlays numbered below ROUTE_POLICIES fix the Primary document; from it on, they decide something for every
+    # route (hosts, the generation lock) and so apply after the extensions, whose routes they reach too.
+    for path in (p for p in overlays if p.name < ROUTE_POLICIES):
+        apply_overlay(document, load_overlay(path), path.name)
     for path in sorted(EXTENSIONS.glob("*.yaml")) if EXTENSIONS.is_dir() else []:
         merge_extension(document, yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    for path in (p for p in overlays if p.name >= ROUTE_POLICIES):
+        apply_overlay(document, load_overlay(path), path.name)
     check_names(document)
     return document
 
@@ -201,10 +210,21 @@ def render_hosts(document: dict[str, Any]) -> str:
                     raise BuildError(f"{method.upper()} {path}: server {url!r} is not one of {sorted(HOST_NAMES)}")
                 names.append(HOST_NAMES[url])
             lines.append(f"    ({method.upper()!r}, {path!r}): {tuple(names)!r},")
+    generations = [
+        f"    ({method.upper()!r}, {path!r}),"
+        for path, item in document["paths"].items()
+        for method in ("get", "put", "post", "delete", "patch")
+        if method in item and item[method].get("x-nai-generation")
+    ]
     return (
-        '"""Which NovelAI hosts serve each operation, first choice first (the `servers` of the built document)."""\n\n'
+        '"""Which NovelAI hosts serve each operation, first choice first (the `servers` of the built document),\n'
+        "and which operations take the account's generation lock (`x-nai-generation`, "
+        'spec/overlays/70-generation-lock.yaml)."""\n\n'
         "from typing import Final\n\n"
-        "HOSTS: Final[dict[tuple[str, str], tuple[str, ...]]] = {\n" + "\n".join(lines) + "\n}\n"
+        "HOSTS: Final[dict[tuple[str, str], tuple[str, ...]]] = {\n" + "\n".join(lines) + "\n}\n\n"
+        "GENERATIONS: Final[frozenset[tuple[str, str]]] = frozenset(\n    {\n"
+        + "\n".join("    " + line for line in generations)
+        + "\n    }\n)\n"
     )
 
 

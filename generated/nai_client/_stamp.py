@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "2dd44315e5a9bb4d7fbef7d5ec3082d5158e1065aa3211fa28b571582cee48e1"
+SPEC_SHA256: str = "0f0c9ce8f350836f0a061c25b26fccf008a2da29b7497fd8aefb5d6830633685"
 """The sha256 of generated/openapi.yaml, the built document."""

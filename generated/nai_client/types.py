@@ -9,7 +9,7 @@ from typing import IO, Any, BinaryIO, Callable, Generic, Literal, ParamSpec, Typ
 import httpx
 from attrs import define
 
-from .hosts import HOSTS
+from .hosts import GENERATIONS, HOSTS
 
 
 class Unset:
@@ -68,9 +68,10 @@ class Operation(Generic[P, T]):
         get_kwargs: builds the request (method, url, params, headers, json/content/files) from the arguments.
         parse: parses a 2xx answer into its model; any other status raises `errors.UnexpectedStatus`.
         hosts: the hosts that serve it, first choice first (`"api"`, `"text"`, `"image"`).
+        generation: whether it takes the account's generation lock.
     """
 
-    __slots__ = ("get_kwargs", "hosts", "method", "parse", "path")
+    __slots__ = ("generation", "get_kwargs", "hosts", "method", "parse", "path")
 
     def __init__(
         self,
@@ -85,6 +86,8 @@ class Operation(Generic[P, T]):
         self.parse = parse
         #: The hosts that serve it, first choice first: "api", "text" or "image" (the document's `servers`).
         self.hosts: tuple[str, ...] = HOSTS.get((method, path), ("api",))
+        #: Whether it takes the account's generation lock (one generation per account at a time).
+        self.generation: bool = (method, path) in GENERATIONS
 
     def bind(self, *args: P.args, **kwargs: P.kwargs) -> "Bound[T]":
         """This operation with its arguments, checked against `get_kwargs`; nothing is built yet."""
