@@ -26,7 +26,8 @@
     │   ├── DocumentError                 msgpackr story documents
     │   ├── TokenEncodingError            token <-> base64
     │   ├── PresetError                   .preset files and preset data
-    │   └── BackupError                   a backup folder that cannot be used
+    │   ├── BackupError                   a backup folder that cannot be used
+    │   └── StoryFileError                .story, .scenario and .lorebook files, and story content
     ├── UploadRefusedError                an object that failed to decrypt cannot be uploaded
     ├── UnknownModelError (also LookupError)
     ├── TokenizerError                    a tokenizer file is missing or does not match its manifest
@@ -65,6 +66,7 @@ __all__ = [
     "PermissionDeniedError",
     "PresetError",
     "RateLimitError",
+    "StoryFileError",
     "StreamError",
     "TokenEncodingError",
     "TokenizerError",
@@ -254,6 +256,21 @@ class PresetError(FormatError):
 
 class BackupError(FormatError):
     """A backup folder that cannot be used: no manifest, an unreadable one, or a damaged keystore file."""
+
+
+class StoryFileError(FormatError):
+    """A `.story`, `.scenario` or `.lorebook` file (or the story content it holds) that cannot be read as one.
+
+    Attributes:
+        field: where in the data the problem is, as a path (`"content.lorebook.entries[2].keys"`), or "".
+        path: the file, when the data came from one, else None.
+    """
+
+    def __init__(self, message: str, *, field: str = "", path: str | None = None) -> None:
+        where = f"{field}: " if field else ""
+        super().__init__(f"{path}: {where}{message}" if path else f"{where}{message}")
+        self.field = field
+        self.path = path
 
 
 class UploadRefusedError(NovelAIError):

@@ -1,5 +1,6 @@
-"""User content: encrypted objects (stories, story content, modules) and plain ones (presets, shelves), and the
-msgpackr documents inside story content. Pure: no HTTP."""
+"""User content: encrypted objects (stories, story content, modules) and plain ones (presets, shelves), the
+msgpackr documents inside story content, typed views of story content (lorebook, memory, author's note, ...), and
+NovelAI's `.story`, `.scenario` and `.lorebook` files. Pure: no HTTP."""
 
 from __future__ import annotations
 
@@ -16,17 +17,57 @@ from nai_sdk.content._document import (
     decode_document,
     encode_document,
 )
+from nai_sdk.content._files import (
+    AnyStoryFile,
+    LorebookFile,
+    Placeholder,
+    ScenarioFile,
+    StoryFile,
+    fill_placeholders,
+    find_placeholders,
+    loads,
+    read_file,
+    read_lorebook,
+    read_scenario,
+    read_story,
+)
 from nai_sdk.content._objects import UserObject, decrypt_object, decrypt_objects, encrypt_object
+from nai_sdk.content._views import (
+    BannedSequenceGroup,
+    Category,
+    ContextConfig,
+    ContextEntry,
+    EphemeralEntry,
+    Lorebook,
+    LorebookEntry,
+    PhraseBiasGroup,
+    StoryContent,
+    story_text,
+)
 
 __all__ = [
     "NAI_EXTENSION_TYPES",
     "UNDEFINED",
+    "AnyStoryFile",
+    "BannedSequenceGroup",
+    "Category",
+    "ContextConfig",
+    "ContextEntry",
     "Document",
     "DocumentPath",
+    "EphemeralEntry",
     "JSMap",
     "JSSet",
+    "Lorebook",
+    "LorebookEntry",
+    "LorebookFile",
     "NaiExt",
+    "PhraseBiasGroup",
+    "Placeholder",
     "RawExt",
+    "ScenarioFile",
+    "StoryContent",
+    "StoryFile",
     "Undefined",
     "UserObject",
     "decode_document",
@@ -34,4 +75,12 @@ __all__ = [
     "decrypt_objects",
     "encode_document",
     "encrypt_object",
+    "fill_placeholders",
+    "find_placeholders",
+    "loads",
+    "read_file",
+    "read_lorebook",
+    "read_scenario",
+    "read_story",
+    "story_text",
 ]
