@@ -364,3 +364,161 @@ def test_any_json_reads_as_a_file_or_a_story_file_error(value: Any) -> None:
 def test_any_bytes_read_as_a_file_or_a_story_file_error(content: bytes) -> None:
     with contextlib.suppress(StoryFileError):
         loads(content)
+
+
+# --- import into the account, export out of it (the fake, three clients) ----------------------------------------
+
+_IDS = ("id", "remoteStoryId", "remoteId")
+
+
+def _without_ids(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metadata.items() if key not in _IDS}
+
+
+async def test_import_then_export_gives_the_same_story(nai: Any, tmp_path: Path) -> None:
+    from _client_helpers import maybe
+
+    story = await maybe(nai.storage.import_file(DATA / "ferry.story"))
+    original = read_story(DATA / "ferry.story")
+    assert original.content == story.content.data
+    assert _without_ids(original.metadata) == _without_ids(story.story.data)
+    assert (story.content.id, story.content.id) == (story.story.data["id"], story.story.data["remoteStoryId"])
+    assert "remoteId" not in story.story.data  # an id of another account
+
+    # Read back by a new listing, exported, and compared with the file it came from.
+    (listed,) = [s for s in await maybe(nai.storage.stories()) if s.id == story.id]
+    written = await maybe(nai.storage.export(listed, tmp_path / "out.story"))
+    exported = read_story(written)
+    assert original.content == exported.content
+    assert _without_ids(original.metadata) == _without_ids(exported.metadata)
+    if os.name == "posix":
+        assert 0o600 == stat.S_IMODE(written.stat().st_mode)
+    # By id too: the story and its content are fetched first.
+    again = await maybe(nai.storage.export(story.id, tmp_path / "by-id.story"))
+    assert written.read_bytes() == again.read_bytes()
+
+
+async def test_a_scenario_is_imported_with_placeholders(nai: Any) -> None:
+    from _client_helpers import maybe
+
+    story = await maybe(nai.storage.import_file(DATA / "crossing.scenario", placeholders={"cargo": "salt"}))
+    assert "The Grey River Crossing" == story.title
+    assert StoryContent(story.content.data).text.endswith("Under the tarpaulin: salt.")
+
+
+async def test_a_lorebook_is_imported_as_a_story_or_into_one(nai: Any) -> None:
+    from _client_helpers import maybe
+
+    alone = await maybe(nai.storage.import_file(DATA / "ferry.lorebook"))
+    assert "ferry" == alone.title
+    assert read_lorebook(DATA / "ferry.lorebook").data == alone.content.data["lorebook"]
+
+    target = await maybe(nai.storage.create_story("Target", "text"))
+    merged = await maybe(nai.storage.import_file(DATA / "old.lorebook", into=target))
+    merged = await maybe(nai.storage.import_file(DATA / "old.lorebook", into=merged))  # twice: ids renewed
+    entries = StoryContent(merged.content.data).lorebook.entries
+    assert ["Oskar counts crates."] * 2 == [entry.text for entry in entries]
+    assert entries[0].id != entries[1].id
+
+
+async def test_a_file_that_does_not_read_sends_nothing(nai: Any, fake: Any, tmp_path: Path) -> None:
+    from _client_helpers import maybe
+
+    path = tmp_path / "broken.story"
+    path.write_bytes((DATA / "ferry.story").read_bytes()[:-10])  # cut short: half a file
+    fake.requests.clear()
+    with pytest.raises(StoryFileError) as info:
+        await maybe(nai.storage.import_file(path))
+    assert str(path) == info.value.path
+    assert [] == [r for r in fake.requests.all() if r.method != "GET"]
+
+
+async def test_a_failed_story_upload_deletes_the_imported_content(nai: Any, fake: Any) -> None:
+    from _client_helpers import maybe
+
+    from nai_sdk.errors import BadRequestError
+
+    await maybe(nai.storage.keystore())
+    fake.inject("/user/objects/stories", method="PUT", status=400, message="refused")
+    with pytest.raises(BadRequestError) as info:
+        await maybe(nai.storage.import_file(DATA / "ferry.story"))
+    assert any("deleted again" in note for note in info.value.__notes__)
+    assert [] == await maybe(nai.storage.objects("storycontent"))
+
+
+# --- the command line ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake: Any, creds: Any) -> Any:
+    """`nai ...` against the fake, logged in through the environment; returns (exit code, stdout, stderr)."""
+    import io
+    import sys
+
+    from nai_sdk.cli import main
+
+    for name in ("NAI_TOKEN", "NAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NAI_API_BASE_URL", fake.api_url)
+    monkeypatch.setenv("NAI_TEXT_BASE_URL", fake.text_url)
+    monkeypatch.setenv("NAI_IMAGE_BASE_URL", fake.image_url)
+    monkeypatch.setenv("NAI_USERNAME", creds.email)
+    monkeypatch.setenv("NAI_PASSWORD", creds.password)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+    def call(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return call
+
+
+def test_cli_import_then_export(cli: Any, tmp_path: Path) -> None:
+    code, out, err = cli(
+        "import", str(DATA / "ferry.story"), str(DATA / "crossing.scenario"), "--set", "cargo=salt", "--no-prompt"
+    )
+    assert (0, "imported 2 of 2 files\n") == (code, out)
+    assert "importing files [" in err  # off a terminal: one line when the phase ends
+    code, out, err = cli("export", "-o", str(tmp_path / "out"))
+    assert 0 == code, err
+    files = sorted((tmp_path / "out").iterdir())
+    assert 2 == len(files) and all(path.suffix == ".story" for path in files)
+    titles = sorted(read_story(path).title for path in files)
+    assert ["The Grey River Crossing", "The Night Ferry"] == titles
+    exported = next(read_story(path) for path in files if read_story(path).title == "The Night Ferry")
+    assert read_story(DATA / "ferry.story").content == exported.content
+
+
+def test_cli_asks_for_placeholders_in_a_terminal(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    asked: list[str] = []
+    answers = iter(["", "rope"])  # the pilot keeps its default; the cargo has none
+
+    def fake_input(prompt: str) -> str:
+        asked.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr("builtins.input", fake_input)
+    code, out, _ = cli("import", str(DATA / "crossing.scenario"), "--set", "river=Fen", "--no-progress")
+    assert 0 == code
+    assert [
+        "The ${river[Grey River]:Which river?} Crossing: The pilot's name? [Mira]: ",
+        "The ${river[Grey River]:Which river?} Crossing: What is under the tarpaulin?: ",
+    ] == asked
+    assert "(The Fen Crossing)" in out
+
+
+def test_cli_import_of_a_foreign_file_fails_before_sending(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "world.json"
+    path.write_text('{"entries": {"0": {"key": ["x"]}}}', encoding="utf-8")
+    code, out, err = cli("import", str(DATA / "ferry.story"), str(path))
+    assert 1 == code
+    assert err.startswith(f"nai: StoryFileError: {path}: not a NovelAI story")
+    assert "" == out

@@ -395,6 +395,93 @@ def download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def export(args: argparse.Namespace) -> int:
+    from nai_sdk.errors import NovelAIError
+
+    credentials = resolve_credentials(args, "password")
+    bar = ProgressBar(enabled=not args.no_progress)
+    folder = Path(args.out)
+    failed = 0
+    with make_client(args, credentials) as nai:
+        if args.ids:
+            stories: list[Any] = list(args.ids)
+        else:
+            stories = nai.storage.stories(progress=lambda kind, done, total: bar.update(f"reading {kind}", done, total))
+            bar.finish()
+        private_folder(folder)
+        for index, story in enumerate(stories, 1):
+            story_id = story if isinstance(story, str) else story.id
+            title = None if isinstance(story, str) else story.title
+            path = folder / _file_name(title, story_id).removesuffix(".json")
+            try:
+                nai.storage.export(story, path.with_name(path.name + ".story"))
+            except NovelAIError as exc:
+                failed += 1
+                bar.finish()
+                _err(f"nai: story {story_id} not exported: {exc}")
+            bar.update("exporting stories", index, len(stories))
+    bar.finish()
+    _out(f"exported {len(stories) - failed} of {len(stories)} stories to {folder}")
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _placeholder_values(args: argparse.Namespace) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in args.placeholders:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--set takes KEY=VALUE, not {pair!r}", EXIT_USAGE)
+        values[key] = value
+    return values
+
+
+def _ask_placeholders(file: Any, given: dict[str, str], ask: bool) -> dict[str, str]:
+    """A scenario's placeholder values: given ones, then (in a terminal) asked for, then the defaults."""
+    values = dict(given)
+    for placeholder in file.placeholders:
+        if placeholder.key in values or not ask:
+            continue
+        question = placeholder.description or placeholder.key
+        default = f" [{placeholder.default}]" if placeholder.default is not None else ""
+        answer = input(f"{file.title or file.path}: {question}{default}: ")
+        if answer or placeholder.default is None:
+            values[placeholder.key] = answer
+    return values
+
+
+def import_files(args: argparse.Namespace) -> int:
+    from nai_sdk.content import ScenarioFile, read_file
+    from nai_sdk.errors import NovelAIError
+
+    given = _placeholder_values(args)
+    ask = not args.no_prompt and sys.stdin.isatty()
+    # Every file is read and checked, and every question answered, before the first upload.
+    files = []
+    for name in args.files:
+        file = read_file(name)
+        values = _ask_placeholders(file, given, ask) if isinstance(file, ScenarioFile) else None
+        files.append((name, file, values))
+    credentials = resolve_credentials(args, "password")
+    bar = ProgressBar(enabled=not args.no_progress)
+    failed = 0
+    with make_client(args, credentials) as nai:
+        for index, (name, file, values) in enumerate(files, 1):
+            try:
+                story = nai.storage.import_file(file, placeholders=values)
+            except NovelAIError as exc:
+                failed += 1
+                bar.finish()
+                _err(f"nai: {name} not imported: {exc}")
+            else:
+                if len(files) == 1 or args.no_progress:
+                    _out(f"imported {name} as story {story.id} ({story.title or 'untitled'})")
+            bar.update("importing files", index, len(files))
+    bar.finish()
+    if len(files) > 1:
+        _out(f"imported {len(files) - failed} of {len(files)} files")
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
 # --- backups ------------------------------------------------------------------------------------------------------
 
 
@@ -537,6 +624,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "chat": chat,
     "image": image,
     "download": download,
+    "export": export,
+    "import": import_files,
     "backup": backup,
     "restore": restore,
     "verify-backup": verify_backup,

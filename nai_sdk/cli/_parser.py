@@ -284,6 +284,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(
         subparsers,
+        "export",
+        "write stories as NovelAI .story files (all of them, or those named by id), decrypted, 0600 "
+        "(progress on stderr)",
+        "  nai export -o my-stories\n  nai export 3fa1c0... -o .",
+        common,
+    )
+    _server_options(p, token=False)
+    p.add_argument("ids", nargs="*", metavar="STORY_ID", help="the stories to export (default: every story)")
+    p.add_argument("-o", "--out", default="novelai-stories", metavar="DIR", help="folder (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+    p = _sub(
+        subparsers,
+        "import",
+        "import .story, .scenario and .lorebook files as new stories (a scenario's placeholders from --set, "
+        "else asked for in a terminal, else their defaults); each file is read whole before anything is sent",
+        "  nai import ferry.story crossing.scenario\n  nai import crossing.scenario --set pilot=Mira --set "
+        "cargo=salt\n  nai import *.story --no-progress",
+        common,
+    )
+    _server_options(p, token=False)
+    p.add_argument("files", nargs="+", metavar="FILE", help="the files to import")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="placeholders",
+        help="a scenario placeholder's value (repeatable)",
+    )
+    p.add_argument("--no-prompt", action="store_true", help="never ask for placeholders: use their defaults")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+    p = _sub(
+        subparsers,
         "backup",
         "back up every object and the keystore, byte for byte as NovelAI holds them, with a manifest of sha256s "
         "(into a new or empty folder; files 0600, folders 0700)",

@@ -24,7 +24,8 @@ half story is left behind; if it is unknown whether the story was made, the cont
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from nai_sdk.backup import Manifest, RestoreReport, VerifyReport
     from nai_sdk.content import Document, UserObject
     from nai_sdk.keystore import Keystore
+    from nai_sdk.resources._story_files import FileSource
 
 __all__ = ["OBJECT_PAGE_SIZE", "AsyncStorage", "Progress", "Storage", "Story"]
 
@@ -275,23 +277,26 @@ def _create_or_find(session: Session, obj: UserObject, keystore: Keystore) -> Fl
 
 
 def _new_story_flow(session: Session, title: str, text: str) -> Flow[Story]:
-    """A minimal story: content first (its id goes into the story's `remoteStoryId`), under one new meta."""
+    """A minimal story."""
+    metadata = {"storyMetadataVersion": 1, "id": "", "remoteStoryId": "", "title": title}
+    content = {"storyContentVersion": 6, "story": {"fragments": [{"data": text}]}}
+    return (yield from _upload_story_flow(session, metadata, content))
+
+
+def _upload_story_flow(session: Session, metadata: dict[str, Any], content_data: dict[str, Any]) -> Flow[Story]:
+    """A story from its two objects' data: content first (its id becomes the story's `id` and `remoteStoryId`; a
+    `remoteId` of another account is dropped), both under one new meta saved before either is sent."""
     from nai_sdk.content import UserObject
 
     keystore, meta = yield from _new_key_flow(session)
-    content = UserObject.new(
-        "storycontent", {"storyContentVersion": 6, "story": {"fragments": [{"data": text}]}}, keystore, meta=meta
-    )
+    content = UserObject.new("storycontent", content_data, keystore, meta=meta)
     try:
         content = yield from _create_or_find(session, content, keystore)
     except _Unchecked as unchecked:
         raise unchecked.error from None
-    story = UserObject.new(
-        "stories",
-        {"storyMetadataVersion": 1, "id": content.id, "remoteStoryId": content.id, "title": title},
-        keystore,
-        meta=meta,
-    )
+    story_data = {key: value for key, value in metadata.items() if key != "remoteId"}
+    story_data.update(id=content.id, remoteStoryId=content.id)
+    story = UserObject.new("stories", story_data, keystore, meta=meta)
     try:
         story = yield from _create_or_find(session, story, keystore)
     except _Unchecked as unchecked:
@@ -392,6 +397,55 @@ class Storage(Resource):
     def create_story(self, title: str, text: str = "") -> Story:
         """Creates a minimal story (metadata and content under a new keystore key)."""
         return self._engine.run(_new_story_flow(self._engine.session, title, text))
+
+    def import_file(
+        self,
+        source: FileSource,
+        *,
+        placeholders: Mapping[str, str] | None = None,
+        into: Story | None = None,
+    ) -> Story:
+        """Imports a `.story`, `.scenario` or `.lorebook` file as a new story (or a lorebook into a story).
+
+        The whole file is read and checked before anything is sent. The story is uploaded as `create_story`
+        uploads one: a new key saved to the keystore first (read-merge-write), then the content, then the story
+        (whose `id` and `remoteStoryId` become the new content's id); if the story cannot be made, the content is
+        deleted again. A scenario becomes a story as the web client starts one (see `ScenarioFile.to_story`).
+
+        Args:
+            source: the file's path, or a file already read (`nai_sdk.content.read_file`).
+            placeholders: values for a scenario's placeholders (the others take their defaults).
+            into: for a lorebook: add its entries and categories to this story's lorebook instead (an edit of
+                its content: a `ConflictError` if it changed on the server since it was read).
+
+        Returns:
+            The new story (or `into`, with its content as stored).
+
+        Raises:
+            StoryFileError: the file is not a story, scenario or lorebook this SDK reads (nothing was sent).
+            OSError: the file cannot be read.
+        """
+        from nai_sdk.resources._story_files import import_flow, read_source
+
+        file = read_source(source)
+        return self._engine.run(import_flow(self._engine.session, file, placeholders, into))
+
+    def export(self, story: Story | str, path: str | os.PathLike[str]) -> Path:
+        """Writes a story as a `.story` file (mode 0600, atomically), as the web client's export holds it.
+
+        Args:
+            story: the story (from `stories()`), or its id (then it is fetched with its content).
+            path: the file to write (replaced if it exists).
+
+        Returns:
+            The path written.
+
+        Raises:
+            StoryFileError: the story has no content, or an object of it could not be read.
+        """
+        from nai_sdk.resources._story_files import export_flow, write_export
+
+        return write_export(path, self._engine.run(export_flow(self._engine.session, story)))
 
     def backup(
         self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
@@ -522,6 +576,30 @@ class AsyncStorage(AsyncResource):
     async def create_story(self, title: str, text: str = "") -> Story:
         """Creates a minimal story."""
         return await self._engine.run(_new_story_flow(self._engine.session, title, text))
+
+    async def import_file(
+        self,
+        source: FileSource,
+        *,
+        placeholders: Mapping[str, str] | None = None,
+        into: Story | None = None,
+    ) -> Story:
+        """Imports a story, scenario or lorebook file (see `Storage.import_file`); the file is read in a thread."""
+        import asyncio
+
+        from nai_sdk.resources._story_files import import_flow, read_source
+
+        file = await asyncio.to_thread(read_source, source)
+        return await self._engine.run(import_flow(self._engine.session, file, placeholders, into))
+
+    async def export(self, story: Story | str, path: str | os.PathLike[str]) -> Path:
+        """Writes a story as a `.story` file (see `Storage.export`); the file is written in a thread."""
+        import asyncio
+
+        from nai_sdk.resources._story_files import export_flow, write_export
+
+        content = await self._engine.run(export_flow(self._engine.session, story))
+        return await asyncio.to_thread(write_export, path, content)
 
     async def backup(
         self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
