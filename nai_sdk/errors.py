@@ -26,10 +26,13 @@
     │   ├── DocumentError                 msgpackr story documents
     │   ├── TokenEncodingError            token <-> base64
     │   ├── PresetError                   .preset files and preset data
+    │   ├── ImageFormatError              a PNG, image metadata or .naiv4vibe file that cannot be read
     │   ├── BackupError                   a backup folder that cannot be used
     │   └── StoryFileError                .story, .scenario and .lorebook files, and story content
     ├── UploadRefusedError                an object that failed to decrypt cannot be uploaded
     ├── UnknownModelError (also LookupError)
+    ├── ImageParamsError (also ValueError)  image settings NovelAI would refuse, caught before sending
+    ├── AnlasLimitError                   a request would cost more Anlas than `max_anlas` allows
     ├── TokenizerError                    a tokenizer file is missing or does not match its manifest
     └── ConfigurationError                missing credentials or contradictory settings
         └── UnknownSettingError (also TypeError)  a setting name the spec does not know
@@ -46,6 +49,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AnlasLimitError",
     "AuthenticationError",
     "BackupError",
     "BadRequestError",
@@ -56,6 +60,8 @@ __all__ = [
     "DecryptionError",
     "DocumentError",
     "FormatError",
+    "ImageFormatError",
+    "ImageParamsError",
     "InternalServerError",
     "KeystoreConflictError",
     "KeystoreFormatError",
@@ -273,12 +279,38 @@ class StoryFileError(FormatError):
         self.path = path
 
 
+class ImageFormatError(FormatError):
+    """A PNG, its metadata (text chunks or the alpha-channel form), or a `.naiv4vibe` file that cannot be read."""
+
+
 class UploadRefusedError(NovelAIError):
     """Refused to encrypt or upload an object whose original content could not be decrypted."""
 
 
 class UnknownModelError(NovelAIError, LookupError):
     """No model (or tokenizer, or preset) is known by that name."""
+
+
+class ImageParamsError(NovelAIError, ValueError):
+    """Image settings NovelAI would refuse, found before anything is sent.
+
+    Too many characters, a position outside the image, a side that is not a multiple of 64, a mask of another size
+    than its image, a feature the model does not have (vibes or Variety+ on V5, ...). Also a `ValueError`.
+    """
+
+
+class AnlasLimitError(NovelAIError):
+    """A request would cost more Anlas than the `max_anlas` it was given; nothing was sent.
+
+    Attributes:
+        cost: what the request would cost.
+        limit: the `max_anlas` it was given.
+    """
+
+    def __init__(self, message: str, cost: int, limit: int) -> None:
+        super().__init__(message)
+        self.cost = cost
+        self.limit = limit
 
 
 class TokenizerError(NovelAIError):

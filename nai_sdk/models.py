@@ -30,6 +30,11 @@ Sources (each value below names the one it comes from):
 * [xl] a NovelAI userscript's CHANGELOG, "[0.10.4] - 2026-04-01 ... choose between GLM 4.6 and Xialong
   (`xialong-v1`)", and a model list that sends `xialong-v1` and `glm-4-6` to text.novelai.net (both found by a
   public code search that does not name their repositories): the id `xialong-v1`.
+* [npy5] novelai-python 0.9.0 (PyPI), `novelai_python/sdk/ai/_enum.py` (`Model`, `get_inpainting_model`): the V5
+  and V4.5 inpainting ids. [nsdk5] novelai-sdk 0.14.1 (PyPI), `novelai/constants/models.py` and
+  `novelai/utils/anlas.py`: the same ids. [v5live] bedovyy/ComfyUI_NAIDGenerator pull request 52 (2026-09-13):
+  `nai-diffusion-5-full` and `nai-diffusion-5-curated` generate on the live API; Nya-Foundation/NekoAI-API pull
+  request 32 adds `nai-diffusion-5-full-inpainting`.
 * [tomori] TomoriBot (palinalif/TomoriBot), `src/providers/novelai/novelaiStreamAdapter.ts`:
   `NAI_GLM_CONTEXT_LIMIT` defaults to 12288 tokens, prompt and answer together, "Matches the real NovelAI API
   limit". One unofficial source, not checked against the service.
@@ -176,7 +181,7 @@ class ImageModel:
         name: a readable name.
         tokenizer: `"clip"` for the v1 models, whose prompts are CLIP-tokenized; None where this SDK has no
             tokenizer for the model (v2 and later; v4 prompts would need T5).
-        version: the generation of the model (1, 2, 3, 4, 4.5).
+        version: the generation of the model (1, 2, 3, 4, 4.5, 5).
         inpainting: the model is the inpainting variant of another.
         base: for an inpainting model, the id of the model it inpaints for.
         aliases: other names accepted by `get_image_model` (case-insensitive).
@@ -362,6 +367,32 @@ _IMAGE_MODELS: tuple[ImageModel, ...] = (
     ),
     ImageModel("nai-diffusion-4-5-curated", "NAI Diffusion V4.5 Curated", None, 4.5, aliases=("anime-v4.5-curated",)),
     ImageModel("nai-diffusion-4-5-full", "NAI Diffusion V4.5 Full", None, 4.5, aliases=("anime-v4.5-full",)),
+    # [npy5] and [nsdk5]; the V4.5 inpainting models were missing before.
+    ImageModel(
+        "nai-diffusion-4-5-curated-inpainting",
+        "NAI Diffusion V4.5 Curated Inpainting",
+        None,
+        4.5,
+        True,
+        "nai-diffusion-4-5-curated",
+    ),
+    ImageModel(
+        "nai-diffusion-4-5-full-inpainting",
+        "NAI Diffusion V4.5 Full Inpainting",
+        None,
+        4.5,
+        True,
+        "nai-diffusion-4-5-full",
+    ),
+    # [npy5], [nsdk5], [v5live]. The V5 prompt tokenizer (Qwen 3.5) is not shipped.
+    ImageModel("nai-diffusion-5-full", "NAI Diffusion V5 Full", None, 5, aliases=("anime-v5-full", "v5")),
+    ImageModel("nai-diffusion-5-curated", "NAI Diffusion V5 Curated", None, 5, aliases=("anime-v5-curated",)),
+    ImageModel(
+        "nai-diffusion-5-full-inpainting", "NAI Diffusion V5 Full Inpainting", None, 5, True, "nai-diffusion-5-full"
+    ),
+    # Not listed: `nai-diffusion-5-curated-inpainting` ([npy5] says NovelAI answers that it does not exist, and that
+    # the web client inpaints V5 Curated images with V4.5 Curated inpainting: `nai_sdk.images.inpainting_model`),
+    # and `nai-diffusion-5-full-medium` (one source only).
 )
 
 

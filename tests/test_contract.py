@@ -286,7 +286,7 @@ def test_encode_vibe_returns_bytes_from_the_image_host(hosts: respx.MockRouter) 
     assert json.loads(route.calls.last.request.content) == {
         "image": "iVBORw0KGgo=",
         "model": "nai-diffusion-4-5-full",
-        "informationExtracted": 0.7,
+        "information_extracted": 0.7,
     }
 
 

@@ -55,7 +55,10 @@ def _body(request: httpx.Request) -> Any:
 
 def test_image_generation_sends_the_parameters_and_the_extra_keys_the_spec_does_not_list() -> None:
     sent: list[httpx.Request] = []
-    params = V3Params(width=64, height=128, seed=7, smea=True, extra={"skip_cfg_above_sigma": 19})
+    # No quality tags and no preset: the prompts go out as typed (tests/test_images_v5.py covers what they add).
+    params = V3Params(
+        width=64, height=128, seed=7, smea=True, quality_toggle=False, uc_preset=None, extra={"skip_cfg_above_sigma": 19}
+    )
     with _client(lambda _: httpx.Response(200, content=_zip()), sent) as nai:
         result = nai.image.generate("a lantern", params)
     assert (result.seed, [image.data for image in result.images]) == (7, [PNG])
@@ -75,7 +78,7 @@ def test_image_generation_sends_the_parameters_and_the_extra_keys_the_spec_does_
             "negative_prompt": "",
             "uc": "",
             "cfg_rescale": 0.0,
-            "qualityToggle": True,
+            "qualityToggle": False,
             "params_version": 3,
             "legacy": False,
             "sm": True,

@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "0f0c9ce8f350836f0a061c25b26fccf008a2da29b7497fd8aefb5d6830633685"
+SPEC_SHA256: str = "0c0e660fe12c3003598451338cbd4d97244e9c4c26ca27afe23738733227091a"
 """The sha256 of generated/openapi.yaml, the built document."""

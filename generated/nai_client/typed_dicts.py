@@ -498,7 +498,8 @@ class EncodeVibeRequestDict(TypedDict, total=False):
 
     image: Required[str]
     model: Required[str]
-    informationExtracted: float
+    information_extracted: float
+    mask: str
 
 
 class AugmentImageRequestDict(TypedDict, total=False):

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]  # msgpack ships no type information
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -70,9 +71,55 @@ IMAGE_MODELS = frozenset(
         "nai-diffusion-4-full",
         "nai-diffusion-4-5-curated",
         "nai-diffusion-4-5-full",
+        "nai-diffusion-4-5-curated-inpainting",
+        "nai-diffusion-4-5-full-inpainting",
+        "nai-diffusion-5-full",
+        "nai-diffusion-5-curated",
+        "nai-diffusion-5-full-inpainting",
     }
 )
 ANNOTATE_MODELS = frozenset({"canny", "hed", "midas", "mlsd", "openpose", "uniformer", "fake_scribble"})
+# The director tools and emotions of /ai/augment-image (novelai-sdk 0.14.1 constants/tools.py).
+DIRECTOR_TOOLS = frozenset(
+    {"bg-removal", "lineart", "sketch", "colorize", "emotion", "declutter", "declutter-keep-bubbles"}
+)
+EMOTIONS = frozenset(
+    {
+        "neutral",
+        "happy",
+        "sad",
+        "angry",
+        "scared",
+        "surprised",
+        "tired",
+        "excited",
+        "nervous",
+        "thinking",
+        "confused",
+        "shy",
+        "disgusted",
+        "smug",
+        "bored",
+        "laughing",
+        "irritated",
+        "aroused",
+        "embarrassed",
+        "worried",
+        "love",
+        "determined",
+        "hurt",
+        "playful",
+    }
+)
+# Models that take encoded vibes: V4 and V4.5 (V5 has no vibe transfer; novelai-python 0.9.0 `encodedVibes`).
+VIBE_MODELS = frozenset(
+    {
+        "nai-diffusion-4-curated-preview",
+        "nai-diffusion-4-full",
+        "nai-diffusion-4-5-curated",
+        "nai-diffusion-4-5-full",
+    }
+)
 _TAGS = (
     ("1girl", 4_100_000),
     ("solo", 3_400_000),
@@ -899,7 +946,8 @@ class _Handlers:
             raise ApiError(400, f"width and height must be whole numbers within 1..{MAX_IMAGE_SIDE}")
         return int(width), int(height)
 
-    async def generate_image(self, request: Request) -> Response:
+    async def _image_job(self, request: Request) -> tuple[str, str, dict[str, Any], str, int, int, int, int]:
+        """Checks a generation body: (prompt, model, parameters, action, width, height, samples, first seed)."""
         self._subscribed(request)
         body = await self._body(request)
         prompt = _require(body, "input", str)
@@ -921,13 +969,73 @@ class _Handlers:
         seed = _optional(parameters, "seed", _NUMBER)
         if seed is None:
             seed = _seed_of(self.config.seed, prompt, model_name) % 2**32
-        files = []
-        for index in range(int(samples)):
-            sample_seed = int(seed) + index
-            text = png_metadata(prompt, sample_seed, parameters)
-            image = png_image(width, height, _seed_of(self.config.seed, model_name, prompt, sample_seed), text)
-            files.append((f"image_{index}.png", image))
+        return prompt, model_name, parameters, action, width, height, int(samples), int(seed)
+
+    def _image_of(self, job: tuple[str, str, dict[str, Any], str, int, int, int, int], index: int) -> bytes:
+        prompt, model_name, parameters, action, width, height, _samples, seed = job
+        text = png_metadata(prompt, seed + index, parameters, model_name, action)
+        return png_image(width, height, _seed_of(self.config.seed, model_name, prompt, seed + index), text)
+
+    async def generate_image(self, request: Request) -> Response:
+        job = await self._image_job(request)
+        files = [(f"image_{index}.png", self._image_of(job, index)) for index in range(job[6])]
         return Response(zip_of(files), status_code=201, media_type="application/zip")
+
+    async def generate_image_stream(self, request: Request) -> Response:
+        job = await self._image_job(request)
+        if job[2].get("stream") != "msgpack":
+            raise ApiError(400, 'parameters.stream must be "msgpack" (the fake streams no other way)')
+        return StreamingResponse(self._image_frames(job), media_type="application/msgpack")
+
+    async def _image_frames(
+        self, job: tuple[str, str, dict[str, Any], str, int, int, int, int]
+    ) -> AsyncIterator[bytes]:
+        """Length-prefixed msgpack frames: a few small previews, then the final image, for each sample."""
+        _prompt, _model, parameters, _action, width, height, samples, seed = job
+        steps = int(_optional(parameters, "steps", _NUMBER, 28))
+        for index in range(samples):
+            for step in sorted({max(0, steps // 3 - 1), max(0, 2 * steps // 3 - 1)}):
+                preview = png_image(max(1, width // 8), max(1, height // 8), _seed_of(seed, index, step))
+                yield _frame({"event_type": "intermediate", "samp_ix": index, "step_ix": step, "image": preview})
+            final = self._image_of(job, index)
+            yield _frame({"event_type": "final", "samp_ix": index, "step_ix": steps - 1, "image": final})
+
+    async def augment_image(self, request: Request) -> Response:
+        self._subscribed(request)
+        body = await self._body(request)
+        tool = _require(body, "req_type", str)
+        image = _b64(_require(body, "image", str), "image")
+        width = _require(body, "width", _NUMBER)
+        height = _require(body, "height", _NUMBER)
+        if tool not in DIRECTOR_TOOLS:
+            raise ApiError(400, f"Unknown req_type {tool!r}")
+        if width % 1 or height % 1 or not (1 <= width and 1 <= height and width * height <= MAX_PIXELS):
+            raise ApiError(400, f"width and height must be whole and the image at most {MAX_PIXELS} pixels")
+        if tool in ("colorize", "emotion"):
+            defry = _optional(body, "defry", _NUMBER, 0)
+            prompt = _optional(body, "prompt", str, "")
+            if defry % 1 or not 0 <= defry <= 5:
+                raise ApiError(400, "defry must be a whole number within 0..5")
+            if tool == "emotion" and prompt.split(";;")[0] not in EMOTIONS:
+                raise ApiError(400, 'the emotion prompt must be "<emotion>;;<prompt>" with a known emotion')
+        out = png_image(int(width), int(height), _seed_of(self.config.seed, tool, image.hex()))
+        return Response(zip_of([("image_0.png", out)]), status_code=200, media_type="application/zip")
+
+    async def encode_vibe(self, request: Request) -> Response:
+        self._subscribed(request)
+        body = await self._body(request)
+        image = _b64(_require(body, "image", str), "image")
+        model_name = _require(body, "model", str)
+        extracted = _optional(body, "information_extracted", _NUMBER, 1)
+        if model_name not in VIBE_MODELS:
+            raise ApiError(400, f"{model_name!r} takes no encoded vibes")
+        if not 0 <= extracted <= 1:
+            raise ApiError(400, "information_extracted must be within 0..1")
+        if not image.startswith(b"\x89PNG"):
+            raise ApiError(400, "image must be a PNG")
+        # Deterministic here; NovelAI's encodings are not. The length is arbitrary (the format is opaque).
+        encoding = hashlib.shake_256(b"%s|%s|%r" % (image, model_name.encode(), float(extracted))).digest(2048)
+        return Response(encoding, status_code=200, media_type="application/octet-stream")
 
     async def upscale(self, request: Request) -> Response:
         self._subscribed(request)
@@ -1149,6 +1257,9 @@ def _routes(h: _Handlers) -> list[Route]:
         ("POST", "/ai/generate-stream", h.generate_stream),
         ("POST", "/ai/annotate-image", h.annotate_image),
         ("POST", "/ai/generate-image", h.generate_image),
+        ("POST", "/ai/generate-image-stream", h.generate_image_stream),
+        ("POST", "/ai/augment-image", h.augment_image),
+        ("POST", "/ai/encode-vibe", h.encode_vibe),
         ("POST", "/ai/upscale", h.upscale),
         ("GET", "/ai/generate-image/suggest-tags", h.suggest_tags),
         ("GET", "/ai/generate-voice", h.voice_get),

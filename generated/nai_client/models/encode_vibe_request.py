@@ -21,11 +21,13 @@ class EncodeVibeRequest:
         model (str): Image model the vibe is for, e.g. nai-diffusion-4-5-full.
         information_extracted (float | Unset): Share of the image's information to extract (1 by default in the web
             client).
+        mask (str | Unset): Optional base64 PNG mask of the part of the image to encode (novelai-python 0.9.0).
     """
 
     image: str
     model: str
     information_extracted: float | Unset = UNSET
+    mask: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +36,8 @@ class EncodeVibeRequest:
         model = self.model
 
         information_extracted = self.information_extracted
+
+        mask = self.mask
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -44,7 +48,9 @@ class EncodeVibeRequest:
             }
         )
         if information_extracted is not UNSET:
-            field_dict["informationExtracted"] = information_extracted
+            field_dict["information_extracted"] = information_extracted
+        if mask is not UNSET:
+            field_dict["mask"] = mask
 
         return field_dict
 
@@ -55,12 +61,15 @@ class EncodeVibeRequest:
 
         model = d.pop("model")
 
-        information_extracted = d.pop("informationExtracted", UNSET)
+        information_extracted = d.pop("information_extracted", UNSET)
+
+        mask = d.pop("mask", UNSET)
 
         encode_vibe_request = cls(
             image=image,
             model=model,
             information_extracted=information_extracted,
+            mask=mask,
         )
 
         encode_vibe_request.additional_properties = d

@@ -107,7 +107,11 @@ def sync_detailed(
 
      Source: the novelai-api peer's `augment_image` call and DirectorToolsPreset.to_settings (fields
     req_type, image, width, height, and prompt/defry for colorize and emotion; answers a ZIP archive),
-    matching NovelAI's web client's director tools.
+    matching NovelAI's web client's director tools. novelai-python 0.9.0
+    (sdk/ai/augment_image/__init__.py, `AugmentImageInfer. request`) still sends this JSON body to
+    https://image.novelai.net in 2026; the "image as the request body (application/octet-stream), other
+    fields as query parameters" of its README ("Upgrading from 0.7") is the route of its own bundled
+    proxy server (novelai_python/server.py, `augment_image`), not NovelAI's.
 
     Args:
         body (AugmentImageRequest):
@@ -140,7 +144,11 @@ def sync(
 
      Source: the novelai-api peer's `augment_image` call and DirectorToolsPreset.to_settings (fields
     req_type, image, width, height, and prompt/defry for colorize and emotion; answers a ZIP archive),
-    matching NovelAI's web client's director tools.
+    matching NovelAI's web client's director tools. novelai-python 0.9.0
+    (sdk/ai/augment_image/__init__.py, `AugmentImageInfer. request`) still sends this JSON body to
+    https://image.novelai.net in 2026; the "image as the request body (application/octet-stream), other
+    fields as query parameters" of its README ("Upgrading from 0.7") is the route of its own bundled
+    proxy server (novelai_python/server.py, `augment_image`), not NovelAI's.
 
     Args:
         body (AugmentImageRequest):
@@ -168,7 +176,11 @@ async def asyncio_detailed(
 
      Source: the novelai-api peer's `augment_image` call and DirectorToolsPreset.to_settings (fields
     req_type, image, width, height, and prompt/defry for colorize and emotion; answers a ZIP archive),
-    matching NovelAI's web client's director tools.
+    matching NovelAI's web client's director tools. novelai-python 0.9.0
+    (sdk/ai/augment_image/__init__.py, `AugmentImageInfer. request`) still sends this JSON body to
+    https://image.novelai.net in 2026; the "image as the request body (application/octet-stream), other
+    fields as query parameters" of its README ("Upgrading from 0.7") is the route of its own bundled
+    proxy server (novelai_python/server.py, `augment_image`), not NovelAI's.
 
     Args:
         body (AugmentImageRequest):
@@ -199,7 +211,11 @@ async def asyncio(
 
      Source: the novelai-api peer's `augment_image` call and DirectorToolsPreset.to_settings (fields
     req_type, image, width, height, and prompt/defry for colorize and emotion; answers a ZIP archive),
-    matching NovelAI's web client's director tools.
+    matching NovelAI's web client's director tools. novelai-python 0.9.0
+    (sdk/ai/augment_image/__init__.py, `AugmentImageInfer. request`) still sends this JSON body to
+    https://image.novelai.net in 2026; the "image as the request body (application/octet-stream), other
+    fields as query parameters" of its README ("Upgrading from 0.7") is the route of its own bundled
+    proxy server (novelai_python/server.py, `augment_image`), not NovelAI's.
 
     Args:
         body (AugmentImageRequest):

@@ -105,9 +105,13 @@ def sync_detailed(
 ) -> Response[ApiError | File]:
     """Encode an image into a vibe for image models v4 and newer.
 
-     Source: the novelai-api peer's `encode_vibe` call (novelai_api/_low_level.py, fields image, model,
-    informationExtracted; answers bytes) and NovelAI's web client's vibe transfer. The result is not
-    deterministic.
+     Source: novelai-python 0.9.0 (sdk/ai/encode_vibe.py, `EncodeVibe`: "The web client sends only image,
+    information_extracted, mask and model"), novelai-sdk 0.14.1 (types/api/image.py,
+    `EncodeVibeRequest`) and nekoai-api 0.5.0 (client.py, `_encode_vibe_token`), all 2026, send
+    `information_extracted`; the older novelai-api 0.34.1 (2025-06, _low_level.py `encode_vibe`) sent
+    `informationExtracted`. Answers the encoding as bytes, which generation takes in base64 in
+    `reference_image_multiple`. The result is not deterministic. An encoding costs 2 Anlas
+    (bedovyy/ComfyUI_NAIDGenerator issue 41; novelai-sdk 0.14.1 utils/anlas.py).
 
     Args:
         body (EncodeVibeRequest):
@@ -138,9 +142,13 @@ def sync(
 ) -> ApiError | File | None:
     """Encode an image into a vibe for image models v4 and newer.
 
-     Source: the novelai-api peer's `encode_vibe` call (novelai_api/_low_level.py, fields image, model,
-    informationExtracted; answers bytes) and NovelAI's web client's vibe transfer. The result is not
-    deterministic.
+     Source: novelai-python 0.9.0 (sdk/ai/encode_vibe.py, `EncodeVibe`: "The web client sends only image,
+    information_extracted, mask and model"), novelai-sdk 0.14.1 (types/api/image.py,
+    `EncodeVibeRequest`) and nekoai-api 0.5.0 (client.py, `_encode_vibe_token`), all 2026, send
+    `information_extracted`; the older novelai-api 0.34.1 (2025-06, _low_level.py `encode_vibe`) sent
+    `informationExtracted`. Answers the encoding as bytes, which generation takes in base64 in
+    `reference_image_multiple`. The result is not deterministic. An encoding costs 2 Anlas
+    (bedovyy/ComfyUI_NAIDGenerator issue 41; novelai-sdk 0.14.1 utils/anlas.py).
 
     Args:
         body (EncodeVibeRequest):
@@ -166,9 +174,13 @@ async def asyncio_detailed(
 ) -> Response[ApiError | File]:
     """Encode an image into a vibe for image models v4 and newer.
 
-     Source: the novelai-api peer's `encode_vibe` call (novelai_api/_low_level.py, fields image, model,
-    informationExtracted; answers bytes) and NovelAI's web client's vibe transfer. The result is not
-    deterministic.
+     Source: novelai-python 0.9.0 (sdk/ai/encode_vibe.py, `EncodeVibe`: "The web client sends only image,
+    information_extracted, mask and model"), novelai-sdk 0.14.1 (types/api/image.py,
+    `EncodeVibeRequest`) and nekoai-api 0.5.0 (client.py, `_encode_vibe_token`), all 2026, send
+    `information_extracted`; the older novelai-api 0.34.1 (2025-06, _low_level.py `encode_vibe`) sent
+    `informationExtracted`. Answers the encoding as bytes, which generation takes in base64 in
+    `reference_image_multiple`. The result is not deterministic. An encoding costs 2 Anlas
+    (bedovyy/ComfyUI_NAIDGenerator issue 41; novelai-sdk 0.14.1 utils/anlas.py).
 
     Args:
         body (EncodeVibeRequest):
@@ -197,9 +209,13 @@ async def asyncio(
 ) -> ApiError | File | None:
     """Encode an image into a vibe for image models v4 and newer.
 
-     Source: the novelai-api peer's `encode_vibe` call (novelai_api/_low_level.py, fields image, model,
-    informationExtracted; answers bytes) and NovelAI's web client's vibe transfer. The result is not
-    deterministic.
+     Source: novelai-python 0.9.0 (sdk/ai/encode_vibe.py, `EncodeVibe`: "The web client sends only image,
+    information_extracted, mask and model"), novelai-sdk 0.14.1 (types/api/image.py,
+    `EncodeVibeRequest`) and nekoai-api 0.5.0 (client.py, `_encode_vibe_token`), all 2026, send
+    `information_extracted`; the older novelai-api 0.34.1 (2025-06, _low_level.py `encode_vibe`) sent
+    `informationExtracted`. Answers the encoding as bytes, which generation takes in base64 in
+    `reference_image_multiple`. The result is not deterministic. An encoding costs 2 Anlas
+    (bedovyy/ComfyUI_NAIDGenerator issue 41; novelai-sdk 0.14.1 utils/anlas.py).
 
     Args:
         body (EncodeVibeRequest):

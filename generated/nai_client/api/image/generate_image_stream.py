@@ -107,7 +107,11 @@ def sync_detailed(
 
      Source: NovelAI's web client (image generation with streaming enabled), as documented by the
     community. Same body as POST /ai/generate-image with `parameters.stream` set to "sse" or "msgpack";
-    the answer is a stream of events carrying the intermediate and final images.
+    the answer is a stream of events carrying the intermediate and final images. With "msgpack", each
+    event is a frame of a 32-bit big-endian length and a msgpack map {event_type: "intermediate",
+    "final" or "error", samp_ix, step_ix, image (bytes), message}; an error can come as such a frame
+    inside a 200 answer (novelai-python 0.9.0, sdk/ai/generate_image/__init__.py, `request_stream` and
+    `_iter_msgpack_frames`, 2026-10).
 
     Args:
         body (AiGenerateImageRequest):
@@ -140,7 +144,11 @@ def sync(
 
      Source: NovelAI's web client (image generation with streaming enabled), as documented by the
     community. Same body as POST /ai/generate-image with `parameters.stream` set to "sse" or "msgpack";
-    the answer is a stream of events carrying the intermediate and final images.
+    the answer is a stream of events carrying the intermediate and final images. With "msgpack", each
+    event is a frame of a 32-bit big-endian length and a msgpack map {event_type: "intermediate",
+    "final" or "error", samp_ix, step_ix, image (bytes), message}; an error can come as such a frame
+    inside a 200 answer (novelai-python 0.9.0, sdk/ai/generate_image/__init__.py, `request_stream` and
+    `_iter_msgpack_frames`, 2026-10).
 
     Args:
         body (AiGenerateImageRequest):
@@ -168,7 +176,11 @@ async def asyncio_detailed(
 
      Source: NovelAI's web client (image generation with streaming enabled), as documented by the
     community. Same body as POST /ai/generate-image with `parameters.stream` set to "sse" or "msgpack";
-    the answer is a stream of events carrying the intermediate and final images.
+    the answer is a stream of events carrying the intermediate and final images. With "msgpack", each
+    event is a frame of a 32-bit big-endian length and a msgpack map {event_type: "intermediate",
+    "final" or "error", samp_ix, step_ix, image (bytes), message}; an error can come as such a frame
+    inside a 200 answer (novelai-python 0.9.0, sdk/ai/generate_image/__init__.py, `request_stream` and
+    `_iter_msgpack_frames`, 2026-10).
 
     Args:
         body (AiGenerateImageRequest):
@@ -199,7 +211,11 @@ async def asyncio(
 
      Source: NovelAI's web client (image generation with streaming enabled), as documented by the
     community. Same body as POST /ai/generate-image with `parameters.stream` set to "sse" or "msgpack";
-    the answer is a stream of events carrying the intermediate and final images.
+    the answer is a stream of events carrying the intermediate and final images. With "msgpack", each
+    event is a frame of a 32-bit big-endian length and a msgpack map {event_type: "intermediate",
+    "final" or "error", samp_ix, step_ix, image (bytes), message}; an error can come as such a frame
+    inside a 200 answer (novelai-python 0.9.0, sdk/ai/generate_image/__init__.py, `request_stream` and
+    `_iter_msgpack_frames`, 2026-10).
 
     Args:
         body (AiGenerateImageRequest):
