@@ -426,8 +426,24 @@ class ContextConfig(_View):
         return super()._default(field)
 
     def resolved(self) -> dict[str, Any]:
-        """Every setting, the defaults filled in, as a new dict keyed as in the JSON."""
-        return {field.key: getattr(self, _attr_name(ContextConfig, field)) for field in self._fields}
+        """Every setting, the defaults filled in, as a new dict keyed as in the JSON.
+
+        Raises:
+            StoryFileError: a stored setting has the wrong type.
+        """
+        data = self._read() or {}
+        result = {}
+        for field in self._fields:
+            # The fields' own checks, without a descriptor call each (context building reads hundreds of these).
+            if field.key in data:
+                value = data[field.key]
+                problem = field.problem(value)
+                if problem is not None:
+                    raise StoryFileError(problem, field=self._at(field.key))
+                result[field.key] = value
+            else:
+                result[field.key] = self._default(field)
+        return result
 
 
 class ContextEntry(_View):
