@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nai_sdk.errors import (
+    AnlasLimitError,
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -22,6 +23,8 @@ from nai_sdk.errors import (
     DecryptionError,
     DocumentError,
     FormatError,
+    ImageFormatError,
+    ImageParamsError,
     InternalServerError,
     KeystoreConflictError,
     KeystoreFormatError,
@@ -53,6 +56,12 @@ _LAZY: dict[str, str] = {
     "V3Params": "nai_sdk.images",
     "V4Params": "nai_sdk.images",
     "V45Params": "nai_sdk.images",
+    "V5Params": "nai_sdk.images",
+    "CharacterReference": "nai_sdk.images",
+    "VibeFile": "nai_sdk.images",
+    "ImageMetadata": "nai_sdk.images",
+    "read_metadata": "nai_sdk.images",
+    "anlas_cost": "nai_sdk.images",
     "Character": "nai_sdk.images",
     "Vibe": "nai_sdk.images",
     "Image": "nai_sdk.images",
@@ -118,7 +127,21 @@ if TYPE_CHECKING:
         encrypt_object,
     )
     from nai_sdk.crypto import access_key, encryption_key
-    from nai_sdk.images import Character, Image, ImageResult, V3Params, V4Params, V45Params, Vibe
+    from nai_sdk.images import (
+        Character,
+        CharacterReference,
+        Image,
+        ImageMetadata,
+        ImageResult,
+        V3Params,
+        V4Params,
+        V5Params,
+        V45Params,
+        Vibe,
+        VibeFile,
+        anlas_cost,
+        read_metadata,
+    )
     from nai_sdk.keystore import Keystore
     from nai_sdk.models import ChatModel, ImageModel, TextModel, get_chat_model, get_image_model, get_model
     from nai_sdk.presets import BanList, BiasGroup, GlobalSettings, Preset, build_request
@@ -150,6 +173,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AiohttpTransport",
+    "AnlasLimitError",
     "AsyncChatStream",
     "AsyncNovelAI",
     "AsyncTextStream",
@@ -160,6 +184,7 @@ __all__ = [
     "BanList",
     "BiasGroup",
     "Character",
+    "CharacterReference",
     "ChatModel",
     "ChatPiece",
     "ChatResult",
@@ -177,7 +202,10 @@ __all__ = [
     "GenerationResult",
     "GlobalSettings",
     "Image",
+    "ImageFormatError",
+    "ImageMetadata",
     "ImageModel",
+    "ImageParamsError",
     "ImageResult",
     "InternalServerError",
     "Keystore",
@@ -213,11 +241,14 @@ __all__ = [
     "UserObject",
     "V3Params",
     "V4Params",
+    "V5Params",
     "V45Params",
     "VerifyReport",
     "Vibe",
+    "VibeFile",
     "__version__",
     "access_key",
+    "anlas_cost",
     "b64_to_tokens",
     "build_request",
     "decode_document",
@@ -230,6 +261,7 @@ __all__ = [
     "get_image_model",
     "get_model",
     "get_tokenizer",
+    "read_metadata",
     "tokens_to_b64",
     "verify_backup",
 ]
