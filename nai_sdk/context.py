@@ -45,20 +45,23 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Unpack
 
 import attrs
 
 from nai_sdk.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from nai_client.typed_dicts import GenerationSettingsDict
+
     from nai_sdk.content import StoryContent, StoryFile, UserObject
     from nai_sdk.content._views import ContextConfig, LorebookEntry
     from nai_sdk.models import TextModel
+    from nai_sdk.presets import GenerationRequest
     from nai_sdk.resources.storage import Story
     from nai_sdk.tokenizers import Tokenizer
 
-__all__ = ["MODULE_PREFIX_TOKENS", "Context", "ContextEntryReport", "build"]
+__all__ = ["MODULE_PREFIX_TOKENS", "Context", "ContextEntryReport", "build", "story_request"]
 
 #: Tokens kept free for an AI module's prefix when the story uses one (novelai-research-tool's context.go keeps
 #: 20 tokens of the context free for a non-vanilla prefix).
@@ -816,4 +819,57 @@ def build(
         model=text_model.id,
         max_tokens=max_tokens,
         report=tuple(entry for _, entry in report),
+    )
+
+
+def _stop_sequence(item: Any) -> Any:
+    # The web client stores a stop sequence as `{"sequence": {"sequence": "***", "type": 0}}` (its token data
+    # wrapped once more); a plain phrase or token list is taken as it is.
+    inner = item.get("sequence") if isinstance(item, Mapping) else None
+    return inner if isinstance(inner, Mapping) else item
+
+
+def story_request(
+    story_content: Story | UserObject | StoryFile | StoryContent | Mapping[str, Any],
+    model: str | TextModel | None = None,
+    *,
+    context: Context | None = None,
+    max_tokens: int | None = None,
+    step: int | None = None,
+    text: str | None = None,
+    **parameters: Unpack[GenerationSettingsDict],
+) -> GenerationRequest:
+    """The generation request that continues a story, with the story's own settings (what
+    `nai.text.continue_story` sends).
+
+    The prompt is `build(...)`'s context (or `context`, built before); the settings are the story's
+    (`settings.parameters`, as a preset of the model), its AI module (`settings.prefix`), its phrase bias groups,
+    banned sequences and stop sequences (`eosSequences`); `parameters` override the settings.
+
+    Raises:
+        ConfigurationError, UnknownModelError, StoryFileError: see `build`.
+        PresetError: the story's settings or sequences are malformed.
+        UnknownSettingError: an override the spec does not know.
+    """
+    from nai_sdk.presets import Preset, build_request
+
+    content = _as_content(story_content)
+    built = context if context is not None else build(content, model, max_tokens=max_tokens, step=step, text=text)
+    settings = content.settings
+    stored = settings.parameters
+    preset = (
+        Preset.from_dict({"name": settings.preset or "story settings", "model": built.model, "parameters": stored})
+        if stored
+        else None
+    )
+    prefix = settings.prefix or None
+    return build_request(
+        list(built.tokens),
+        built.model,
+        preset,
+        ban_lists=[group.to_ban_list() for group in content.banned_sequence_groups],
+        bias_groups=[group.to_bias_group() for group in content.phrase_bias_groups],
+        stop_sequences=[_stop_sequence(item) for item in content.eos_sequences] or None,
+        prefix=prefix,
+        **parameters,
     )

@@ -455,3 +455,41 @@ def test_any_story_builds_within_its_budget(
     assert tuple(get_tokenizer(MODEL).encode(built.text)) == built.tokens
     assert sum(entry.inserted_tokens for entry in built.report if entry.included and not entry.subcontext) <= budget
     assert len(built.tokens) <= budget
+
+
+# --- continue_story (the fake, three clients) ---------------------------------------------------------------------
+
+
+async def test_continue_story_sends_the_built_context(nai: Any) -> None:
+    from _client_helpers import maybe
+
+    story = read_story(DATA / "ferry.story")
+    built = context.build(story, max_tokens=2000)
+    result = await maybe(nai.text.continue_story(story, context=built, max_length=12))
+    assert "kayra-v1" == result.model and result.tokens
+    assert built.tokens == result.input_tokens
+    again = await maybe(nai.text.continue_story(story, max_tokens=2000, max_length=12))
+    assert built.tokens == again.input_tokens
+
+
+def test_story_request_carries_the_storys_own_settings() -> None:
+    story = read_story(DATA / "ferry.story")
+    request = context.story_request(story, max_tokens=2000, max_length=12)
+    assert list(context.build(story, max_tokens=2000).tokens) == request.input_tokens
+    parameters = request["parameters"]
+    assert (12, 1.0, 0.9, "vanilla") == (
+        parameters["max_length"],
+        parameters["temperature"],
+        parameters["top_p"],
+        parameters["prefix"],
+    )
+    tokenizer = get_tokenizer("kayra")
+    bias = {
+        "bias": 0.2,
+        "ensure_sequence_finish": False,
+        "generate_once": True,
+        "sequence": tokenizer.encode(" copper"),
+    }
+    assert bias in parameters["logit_bias_exp"]
+    assert tokenizer.encode(" suddenly") in parameters["bad_words_ids"]
+    assert [tokenizer.encode("***")] == parameters["stop_sequences"]

@@ -31,8 +31,11 @@ if TYPE_CHECKING:
     from nai_client.typed_dicts import GenerationSettingsDict
 
     from nai_sdk._session import AsyncEngine, SyncEngine
+    from nai_sdk.content import StoryContent, StoryFile, UserObject
+    from nai_sdk.context import Context
     from nai_sdk.models import TextModel
     from nai_sdk.presets import BanList, BiasGroup, GenerationRequest, GlobalSettings, Preset
+    from nai_sdk.resources.storage import Story
 
 __all__ = ["AsyncText", "AsyncTextStream", "GenerationResult", "StreamPiece", "Text", "TextStream"]
 
@@ -483,6 +486,49 @@ class Text(Chat):
         )
         return TextStream(self._engine, request)
 
+    def continue_story(
+        self,
+        story: Story | UserObject | StoryFile | StoryContent | Mapping[str, Any],
+        model: str | TextModel | None = None,
+        *,
+        context: Context | None = None,
+        max_tokens: int | None = None,
+        step: int | None = None,
+        text: str | None = None,
+        **parameters: Unpack[GenerationSettingsDict],
+    ) -> GenerationResult:
+        """Generates the continuation of a story, as the web client does: its context built from the story's
+        memory, author's note, lorebook and ephemeral entries (`nai_sdk.context.build`), sent with the story's own
+        settings, module, phrase bias, bans and stop sequences (`nai_sdk.context.story_request`).
+
+        Example:
+            >>> built = context.build(story, max_tokens=4000)  # doctest: +SKIP
+            >>> [entry.label for entry in built.included]  # doctest: +SKIP
+            >>> nai.text.continue_story(story, context=built).text  # doctest: +SKIP
+
+        Args:
+            story: the story, its content object, a `.story` file read, or the content's view or dict.
+            model: the model (by default the story's `settings.model`).
+            context: a context built before (to look at its report first); by default one is built.
+            max_tokens: the prompt's budget (see `nai_sdk.context.build`).
+            step: the story step for ephemeral entries.
+            text: the story text to use instead of its own (say, with the user's next input appended).
+            **parameters: request parameters that override the story's settings (`max_length=80`).
+
+        Returns:
+            The generation (the story is not changed: append `result.text` yourself).
+
+        Raises:
+            ConfigurationError, StoryFileError, PresetError: see `nai_sdk.context.story_request`.
+            APIStatusError, APIConnectionError: as `generate`.
+        """
+        from nai_sdk.context import story_request
+
+        request = story_request(
+            story, model, context=context, max_tokens=max_tokens, step=step, text=text, **parameters
+        )
+        return self._engine.run(_generate_flow(request))
+
 
 class AsyncText(AsyncChat):
     """Text generation (`nai.text` of `AsyncNovelAI`); see `Text`."""
@@ -544,3 +590,22 @@ class AsyncText(AsyncChat):
             parameters,
         )
         return AsyncTextStream(self._engine, request)
+
+    async def continue_story(
+        self,
+        story: Story | UserObject | StoryFile | StoryContent | Mapping[str, Any],
+        model: str | TextModel | None = None,
+        *,
+        context: Context | None = None,
+        max_tokens: int | None = None,
+        step: int | None = None,
+        text: str | None = None,
+        **parameters: Unpack[GenerationSettingsDict],
+    ) -> GenerationResult:
+        """Generates the continuation of a story with its own context and settings (see `Text.continue_story`)."""
+        from nai_sdk.context import story_request
+
+        request = story_request(
+            story, model, context=context, max_tokens=max_tokens, step=step, text=text, **parameters
+        )
+        return await self._engine.run(_generate_flow(request))
