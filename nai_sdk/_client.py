@@ -144,6 +144,7 @@ class NovelAI(_BaseClient):
         self._options = _resolve_options(environ, **options)
         _check_proxy(proxy, transport)
         self._session = make_session(token, email, password, environ, keystore_journal)
+        self._session.attach_queue(self._options)
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else make_sync_transport(proxy)
         self._engine = SyncEngine(self._options, self._transport, self._session)
@@ -297,6 +298,7 @@ class AsyncNovelAI(_BaseClient):
         self._options = _resolve_options(environ, **options)
         _check_proxy(proxy, transport)
         self._session = make_session(token, email, password, environ, keystore_journal)
+        self._session.attach_queue(self._options)
         self.http_backend: HttpBackend = resolve_backend(http_backend, environ)
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else make_async_transport(self.http_backend, proxy)

@@ -60,6 +60,10 @@ class OptionArgs(TypedDict, total=False):
     sse_max_line: int
     sse_max_event: int
     routes: Mapping[str, Host]
+    generation_slots: int
+    queue_timeout: float | None
+    min_generation_interval: float
+    daily_generation_budget: int | None
 
 
 class _Keep(enum.Enum):
@@ -128,6 +132,11 @@ class ClientOptions:
             `StreamError`.
         routes: hosts for route families, by path prefix (`{"/user/": "api"}`): they win over the spec's choice
             of host (see `nai_sdk._routing`).
+        generation_slots: generations of the account in flight at once (NovelAI allows 1; see `nai_sdk._queue`).
+        queue_timeout: seconds a generation may wait in all (for a place, through 429s) before `QueueTimeoutError`;
+            None waits without limit.
+        min_generation_interval: seconds between the starts of two generations of the account (0: no pacing).
+        daily_generation_budget: generations per local day before `GenerationBudgetError`; None for no limit.
     """
 
     api_url: str = c.DEFAULT_API_URL
@@ -143,6 +152,30 @@ class ClientOptions:
     sse_max_line: int = attrs.field(default=c.DEFAULT_SSE_MAX_LINE)
     sse_max_event: int = attrs.field(default=c.DEFAULT_SSE_MAX_EVENT)
     routes: Mapping[str, Host] = attrs.field(factory=dict, converter=_freeze_routes)
+    generation_slots: int = attrs.field(default=1)
+    queue_timeout: float | None = attrs.field(default=c.DEFAULT_QUEUE_TIMEOUT)
+    min_generation_interval: float = attrs.field(default=0.0)
+    daily_generation_budget: int | None = attrs.field(default=None)
+
+    @generation_slots.validator
+    def _check_slots(self, _attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"generation_slots must be a whole number of at least 1, got {value!r}")
+
+    @queue_timeout.validator
+    def _check_queue_timeout(self, _attribute: attrs.Attribute[float | None], value: float | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+            raise ConfigurationError(f"queue_timeout must be a positive number of seconds or None, got {value!r}")
+
+    @min_generation_interval.validator
+    def _check_interval(self, _attribute: attrs.Attribute[float], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigurationError(f"min_generation_interval must be 0 or more seconds, got {value!r}")
+
+    @daily_generation_budget.validator
+    def _check_budget(self, _attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ConfigurationError(f"daily_generation_budget must be a whole number or None, got {value!r}")
 
     @max_retries.validator
     def _check_retries(self, _attribute: attrs.Attribute[int], value: int) -> None:
@@ -326,6 +359,10 @@ def resolve_options(environ: Mapping[str, str] | None = None, **args: Unpack[Opt
         sse_max_line=_arg_or_env_size(args.get("sse_max_line"), env, c.ENV_SSE_MAX_LINE, c.DEFAULT_SSE_MAX_LINE),
         sse_max_event=_arg_or_env_size(args.get("sse_max_event"), env, c.ENV_SSE_MAX_EVENT, c.DEFAULT_SSE_MAX_EVENT),
         routes=args.get("routes") or {},
+        generation_slots=args.get("generation_slots", 1),
+        queue_timeout=args.get("queue_timeout", c.DEFAULT_QUEUE_TIMEOUT),
+        min_generation_interval=args.get("min_generation_interval", 0.0),
+        daily_generation_budget=args.get("daily_generation_budget"),
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_MAX_INFLATED_TOTAL",
     "DEFAULT_MAX_KEEPALIVE",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_QUEUE_TIMEOUT",
     "DEFAULT_RETRY_AFTER_CAP",
     "DEFAULT_SSE_MAX_EVENT",
     "DEFAULT_SSE_MAX_LINE",
@@ -71,6 +72,9 @@ DEFAULT_BACKOFF_INITIAL: Final = 0.5
 DEFAULT_BACKOFF_MAX: Final = 8.0
 #: The largest server `Retry-After` hint that is honoured as given; longer hints are cut to this many seconds.
 DEFAULT_RETRY_AFTER_CAP: Final = 60.0
+
+#: Seconds a generation may wait in all, for its account's queue and through 429s (see nai_sdk._queue).
+DEFAULT_QUEUE_TIMEOUT: Final = 600.0
 
 #: Connection pool limits, shared by the three hosts.
 DEFAULT_MAX_CONNECTIONS: Final = 100

@@ -13,7 +13,9 @@ it once more, to the host that serves it now, and the move is remembered in the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Mapping
@@ -25,8 +27,16 @@ from nai_sdk import _constants as c
 from nai_sdk._config import ClientOptions, Host
 from nai_sdk._http import AsyncHTTP, Call, Kind, SyncHTTP
 from nai_sdk._locks import Acquire, Pause
+from nai_sdk._queue import STREAM_GRACE_SECONDS, GenerationQueue, account_key, log_wait, queue_for
 from nai_sdk._routing import log_move, moved_to, route
-from nai_sdk.errors import APIStatusError, AuthenticationError, ConfigurationError, NovelAIError
+from nai_sdk.errors import (
+    APIStatusError,
+    AuthenticationError,
+    ConfigurationError,
+    NovelAIError,
+    QueueTimeoutError,
+    RateLimitError,
+)
 
 if TYPE_CHECKING:
     from nai_sdk.resources._base import Flow
@@ -35,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncEngine", "Session", "SyncEngine", "make_session"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("nai_sdk")
 
 NO_CREDENTIALS = (
     "no credentials: pass token= or email= and password=, or set NAI_TOKEN or NAI_USERNAME and NAI_PASSWORD"
@@ -51,9 +63,19 @@ class Session:
         access_key: the key that logs in (from the e-mail and password), or None for a token-only client.
         keystore: the account keystore, cached, behind its own lock (see `nai_sdk.resources._keystore`).
         moves: the routes this client saw move to another host, and where to.
+        queue: the account's generation queue (`nai_sdk._queue`), shared by every client of the account.
     """
 
-    __slots__ = ("_encryption_key", "access_key", "async_lock", "authorization", "keystore", "moves", "sync_lock")
+    __slots__ = (
+        "_encryption_key",
+        "access_key",
+        "async_lock",
+        "authorization",
+        "keystore",
+        "moves",
+        "queue",
+        "sync_lock",
+    )
 
     def __init__(
         self,
@@ -70,6 +92,8 @@ class Session:
         self.keystore: KeystoreState = KeystoreState(journal)
         # Routes seen to have moved to another host (see nai_sdk._routing): remembered for the client's life.
         self.moves: dict[tuple[str, str, str], Host] = {}
+        # The account's generation queue, shared in the process (attached by the client: see attach_queue).
+        self.queue: GenerationQueue = GenerationQueue()
         # Serialise logins: threads of a NovelAI, tasks of an AsyncNovelAI (one asyncio lock, made on first use).
         self.sync_lock = threading.Lock()
         self.async_lock: asyncio.Lock | None = None
@@ -89,6 +113,13 @@ class Session:
         if self._encryption_key is None:
             raise ConfigurationError("opening the keystore needs the account e-mail and password (not only a token)")
         return self._encryption_key
+
+    def attach_queue(self, options: ClientOptions) -> None:
+        """Join the account's generation queue of this process (made with `options` if it is the first)."""
+        key = account_key(self.access_key, self.token)
+        self.queue = queue_for(
+            key, options.generation_slots, options.min_generation_interval, options.daily_generation_budget
+        )
 
     def switch_keys(self, access_key: str, encryption_key: bytes) -> None:
         """Use new account keys (after the e-mail or password changed)."""
@@ -143,6 +174,81 @@ def login_flow(access_key: str) -> Flow[str]:
     body = LoginRequest(key=access_key)
     answer = yield from call(login.operation.bind(body=body), kind=Kind.IDEMPOTENT, auth=False)
     return answer.access_token
+
+
+def _deadline(options: ClientOptions) -> float | None:
+    return None if options.queue_timeout is None else time.monotonic() + options.queue_timeout
+
+
+def _timed_out(call: Call, what: str) -> QueueTimeoutError:
+    return QueueTimeoutError(
+        f"{call.op.method} {call.op.path}: gave up {what} after queue_timeout; nothing was generated",
+        status_code=429,
+    )
+
+
+#: The 429 that means another generation of the account runs (on another device): it was refused, so resending is
+#: safe; waits are short and jittered.
+_CONCURRENT = ("concurrent generation", "generation is locked")
+
+
+def _after_429(error: RateLimitError, deadline: float | None, call: Call) -> float:
+    """How long to wait before resending a generation refused with 429, or QueueTimeoutError past the deadline."""
+    message = error.message.lower() if isinstance(error.message, str) else ""
+    if any(marker in message for marker in _CONCURRENT):
+        delay = random.uniform(0.05, 0.5)
+    else:
+        hint = error.retry_after
+        delay = (hint if hint is not None else 1.0) + random.uniform(0, 0.25)
+    if deadline is not None and time.monotonic() + delay > deadline:
+        raise _timed_out(call, f"resending after 429 ({error.message})") from error
+    logger.info("%s %s refused with 429 (%s); resending in %.2f s", call.op.method, call.op.path, error.message, delay)
+    return delay
+
+
+class _Releasing(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streamed body that gives the generation's place back when it is closed (later if it was cut)."""
+
+    def __init__(self, inner: Any, queue: GenerationQueue) -> None:
+        self._inner = inner
+        self._queue = queue
+        self._ended = False
+        self._released = False
+
+    def __iter__(self) -> Any:
+        yield from self._inner
+        self._ended = True
+
+    async def __aiter__(self) -> Any:
+        async for chunk in self._inner:
+            yield chunk
+        self._ended = True
+
+    def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if self._ended:
+            self._queue.semaphore.release()
+        else:
+            self._queue.release_later(STREAM_GRACE_SECONDS)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._release()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._release()
+
+
+def _release_with(response: httpx.Response, queue: GenerationQueue) -> None:
+    """Hands the held place to `response`: released when its body is closed."""
+    response.stream = _Releasing(response.stream, queue)
 
 
 def _moved(session: Session, options: ClientOptions, error: APIStatusError, call: Call, host: Host) -> Host | None:
@@ -238,6 +344,39 @@ class SyncEngine:
             return session.authorization
 
     def _send(self, call: Call) -> Any:
+        if call.op.generation:
+            return self._generation(call, stream=False)
+        return self._send_routed(call)
+
+    def _generation(self, call: Call, stream: bool) -> Any:
+        """A generation: a place in the account's queue, then the call, resent after 429s until the deadline."""
+        queue = self.session.queue
+        deadline = _deadline(self.options)
+        if queue.semaphore.locked():
+            log_wait(queue, call.op.method, call.op.path)
+        if not queue.semaphore.acquire(None if deadline is None else max(0.0, deadline - time.monotonic())):
+            raise _timed_out(call, "waiting for the account's generation queue")
+        handed_over = False
+        try:
+            pause = queue.start()
+            if pause:
+                time.sleep(pause)
+            while True:
+                try:
+                    if not stream:
+                        return self._send_routed(call)
+                    response = self._open_stream_routed(call)
+                    _release_with(response, queue)
+                    handed_over = True
+                    return response
+                except RateLimitError as exc:
+                    delay = _after_429(exc, deadline, call)
+                    time.sleep(delay)
+        finally:
+            if not handed_over:
+                queue.semaphore.release()
+
+    def _send_routed(self, call: Call) -> Any:
         host = route(call, self.options, self.session.moves)
         try:
             return self._send_to(call, host)
@@ -260,7 +399,17 @@ class SyncEngine:
             return self._http.send(call, self._authorization(authorization), host)
 
     def open_stream(self, call: Call) -> httpx.Response:
-        """Sends a streamed request and returns the open response (its body not read yet)."""
+        """Sends a streamed request and returns the open response (its body not read yet).
+
+        A generation keeps its place in the account's queue until the response is closed: at once when it was read
+        to the end, `STREAM_GRACE_SECONDS` later when it was cut (the server finishes it anyway).
+        """
+        if call.op.generation:
+            response: httpx.Response = self._generation(call, stream=True)
+            return response
+        return self._open_stream_routed(call)
+
+    def _open_stream_routed(self, call: Call) -> httpx.Response:
         host = route(call, self.options, self.session.moves)
         try:
             return self._open_stream_to(call, host)
@@ -352,6 +501,43 @@ class AsyncEngine:
             return session.authorization
 
     async def _send(self, call: Call) -> Any:
+        if call.op.generation:
+            return await self._generation(call, stream=False)
+        return await self._send_routed(call)
+
+    async def _generation(self, call: Call, stream: bool) -> Any:
+        """A generation: a place in the account's queue (see `SyncEngine._generation`)."""
+        queue = self.session.queue
+        deadline = _deadline(self.options)
+        if queue.semaphore.locked():
+            log_wait(queue, call.op.method, call.op.path)
+        try:
+            if deadline is None:
+                await queue.semaphore.acquire_async()
+            else:
+                await asyncio.wait_for(queue.semaphore.acquire_async(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise _timed_out(call, "waiting for the account's generation queue") from None
+        handed_over = False
+        try:
+            pause = queue.start()
+            if pause:
+                await asyncio.sleep(pause)
+            while True:
+                try:
+                    if not stream:
+                        return await self._send_routed(call)
+                    response = await self._open_stream_routed(call)
+                    _release_with(response, queue)
+                    handed_over = True
+                    return response
+                except RateLimitError as exc:
+                    await asyncio.sleep(_after_429(exc, deadline, call))
+        finally:
+            if not handed_over:
+                queue.semaphore.release()
+
+    async def _send_routed(self, call: Call) -> Any:
         host = route(call, self.options, self.session.moves)
         try:
             return await self._send_to(call, host)
@@ -374,6 +560,12 @@ class AsyncEngine:
 
     async def open_stream(self, call: Call) -> httpx.Response:
         """Sends a streamed request and returns the open response (see `SyncEngine.open_stream`)."""
+        if call.op.generation:
+            response: httpx.Response = await self._generation(call, stream=True)
+            return response
+        return await self._open_stream_routed(call)
+
+    async def _open_stream_routed(self, call: Call) -> httpx.Response:
         host = route(call, self.options, self.session.moves)
         try:
             return await self._open_stream_to(call, host)

@@ -15,6 +15,7 @@
     │       ├── ConflictError             409 (for objects: a stale changeIndex)
     │       ├── UnprocessableEntityError  422
     │       ├── RateLimitError            429
+    │       │   └── QueueTimeoutError         the generation queue's deadline passed (waiting, 429s)
     │       └── InternalServerError       5xx
     ├── CryptoError (also ValueError)     key derivation, encryption, decryption
     │   ├── DecryptionError               wrong key or tampered data
@@ -34,6 +35,7 @@
     ├── ImageParamsError (also ValueError)  image settings NovelAI would refuse, caught before sending
     ├── AnlasLimitError                   a request would cost more Anlas than `max_anlas` allows
     ├── TokenizerError                    a tokenizer file is missing or does not match its manifest
+    ├── GenerationBudgetError             the opt-in daily generation budget is spent
     └── ConfigurationError                missing credentials or contradictory settings
         └── UnknownSettingError (also TypeError)  a setting name the spec does not know
 
@@ -60,6 +62,7 @@ __all__ = [
     "DecryptionError",
     "DocumentError",
     "FormatError",
+    "GenerationBudgetError",
     "ImageFormatError",
     "ImageParamsError",
     "InternalServerError",
@@ -71,6 +74,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "PresetError",
+    "QueueTimeoutError",
     "RateLimitError",
     "StoryFileError",
     "StreamError",
@@ -185,6 +189,13 @@ class RateLimitError(APIStatusError):
             return max(0.0, float(value))
         except ValueError:
             return None
+
+
+class QueueTimeoutError(RateLimitError):
+    """A generation waited past its deadline (`queue_timeout`): in the account's queue, or through 429s.
+
+    Nothing was generated. It is a `RateLimitError`, so code that handles 429s handles it too.
+    """
 
 
 class InternalServerError(APIStatusError):
@@ -315,6 +326,10 @@ class AnlasLimitError(NovelAIError):
 
 class TokenizerError(NovelAIError):
     """A tokenizer file is missing, unreadable or does not match its manifest."""
+
+
+class GenerationBudgetError(NovelAIError):
+    """The opt-in daily generation budget (`daily_generation_budget`) is spent; nothing was sent."""
 
 
 class ConfigurationError(NovelAIError):

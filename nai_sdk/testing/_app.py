@@ -34,6 +34,7 @@ from starlette.types import ASGIApp
 
 from ._faults import FaultInjector, FaultMiddleware, RequestLog
 from ._hosts import ROLE_SCOPE_KEY, HostGate, HostTable, Role
+from ._lock import GenerationLock
 from ._media import mp3_silence, png_image, png_metadata, zip_of
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState, new_id, now_ms, now_s
 from ._textgen import CHAT_MODELS, TEXT_MODELS, ChatText, TextModel, chat_text, count_tokens, decode_tokens, generate
@@ -153,11 +154,19 @@ class FakeConfig:
         default_tier: Subscription tier granted to every new account (None: no subscription, as NovelAI does).
         seed: Mixed into every generation, so two servers with different seeds answer differently.
         state_file: Where to save the state after every change (None: keep it in memory only).
+        generation_latency: Seconds each generation runs, holding the account's generation lock (see _lock.py).
     """
 
     default_tier: int | None = None
     seed: int = 0
     state_file: Path | None = None
+    generation_latency: float = 0.0
+
+
+def _frame(event: Mapping[str, Any]) -> bytes:
+    """One frame of the image stream: a 32-bit big-endian length, then the msgpack map."""
+    packed: bytes = msgpack.packb(event, use_bin_type=True)
+    return len(packed).to_bytes(4, "big") + packed
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -1332,10 +1341,12 @@ def build_app(
         middleware.
     """
     handlers = _Handlers(state, config)
-    app: ASGIApp = Starlette(
+    routes: ASGIApp = Starlette(
         routes=_routes(handlers),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
+    # One generation per account at a time, as NovelAI enforces it.
+    app: ASGIApp = GenerationLock(routes, state, config.generation_latency)
     if hosts is None:
         return FaultMiddleware(app, injector, latency, log)
     gate = HostGate(app, hosts, roles if roles is not None else {})

@@ -64,6 +64,8 @@ class FakeNovelAI:
             image hosts on the next two (0: three free ones).
         log_level: uvicorn's log level.
         split_hosts: Serve the api, text and image hosts on three ports, each with its own routes.
+        generation_latency: Seconds each generation runs while it holds the account's generation lock; an
+            overlapping generation of the same account is answered 429 "Concurrent generation is locked".
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class FakeNovelAI:
         port: int = 0,
         log_level: str = "warning",
         split_hosts: bool = False,
+        generation_latency: float = 0.0,
     ) -> None:
         if default_tier is not None and default_tier not in TIERS:
             raise ValueError(f"default_tier must be one of {sorted(TIERS)} or None")
@@ -90,7 +93,12 @@ class FakeNovelAI:
         #: Every request the server saw: method, Host header, path, status (None when cut) and, in split-host
         #: mode, the role of the host it reached.
         self.requests = RequestLog()
-        self.config = FakeConfig(default_tier=default_tier, seed=seed, state_file=self.state_file)
+        self.config = FakeConfig(
+            default_tier=default_tier,
+            seed=seed,
+            state_file=self.state_file,
+            generation_latency=generation_latency,
+        )
         #: Split-host mode: which host serves each route now (None in single-URL mode).
         self.hosts = HostTable() if split_hosts else None
         # Filled by start() once the sockets are bound; the app reads it at every request.

@@ -91,6 +91,7 @@ class Account:
         allow_marketing_emails: As registered.
         email_verified: Whether the e-mail was verified.
         created_at: UNIX seconds.
+        generations: Generations started per day (ISO date -> count), the budget a client used.
     """
 
     id: str
@@ -111,6 +112,7 @@ class Account:
     allow_marketing_emails: bool = False
     email_verified: bool = False
     created_at: int = field(default_factory=now_s)
+    generations: dict[str, int] = field(default_factory=dict)
 
     @property
     def subscribed(self) -> bool:
