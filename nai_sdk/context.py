@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from nai_sdk.content import StoryContent, StoryFile, UserObject
     from nai_sdk.content._views import ContextConfig, LorebookEntry
     from nai_sdk.models import TextModel
-    from nai_sdk.presets import GenerationRequest
+    from nai_sdk.presets import BiasGroup, GenerationRequest
     from nai_sdk.resources.storage import Story
     from nai_sdk.tokenizers import Tokenizer
 
@@ -829,6 +829,26 @@ def _stop_sequence(item: Any) -> Any:
     return inner if isinstance(inner, Mapping) else item
 
 
+def _lore_biases(content: StoryContent, built: Context) -> list[BiasGroup]:
+    """The bias groups of lore entries and categories: those of entries in the context, and those marked
+    `whenInactive` of entries (or categories) that are not (NovelAI's lorebook documentation, "Phrase Bias")."""
+    lorebook = content.lorebook
+    entries = lorebook.entries
+    reports = [entry for entry in built.report if entry.kind == "lore"]
+    if len(reports) == len(entries):  # the report lists every lore entry, in lorebook order
+        states = [report.included for report in reports]
+    else:  # a context built from other content: match by id
+        included = {report.id for report in reports if report.included and report.id}
+        states = [bool(entry.id) and entry.id in included for entry in entries]
+    groups = []
+    for entry, active in zip(entries, states, strict=True):
+        groups += [g.to_bias_group() for g in entry.lore_bias_groups if g.enabled and g.when_inactive != active]
+    for category in lorebook.categories:
+        active = any(entry.category == category.id and on for entry, on in zip(entries, states, strict=True))
+        groups += [g.to_bias_group() for g in category.category_bias_groups if g.enabled and g.when_inactive != active]
+    return groups
+
+
 def story_request(
     story_content: Story | UserObject | StoryFile | StoryContent | Mapping[str, Any],
     model: str | TextModel | None = None,
@@ -843,7 +863,8 @@ def story_request(
     `nai.text.continue_story` sends).
 
     The prompt is `build(...)`'s context (or `context`, built before); the settings are the story's
-    (`settings.parameters`, as a preset of the model), its AI module (`settings.prefix`), its phrase bias groups,
+    (`settings.parameters`, as a preset of the model), its AI module (`settings.prefix`), its phrase bias groups
+    (with those of the lore entries and categories in the context, and the `whenInactive` ones of those not in it),
     banned sequences and stop sequences (`eosSequences`); `parameters` override the settings.
 
     Raises:
@@ -868,7 +889,7 @@ def story_request(
         built.model,
         preset,
         ban_lists=[group.to_ban_list() for group in content.banned_sequence_groups],
-        bias_groups=[group.to_bias_group() for group in content.phrase_bias_groups],
+        bias_groups=[group.to_bias_group() for group in content.phrase_bias_groups] + _lore_biases(content, built),
         stop_sequences=[_stop_sequence(item) for item in content.eos_sequences] or None,
         prefix=prefix,
         **parameters,

@@ -493,3 +493,19 @@ def test_story_request_carries_the_storys_own_settings() -> None:
     assert bias in parameters["logit_bias_exp"]
     assert tokenizer.encode(" suddenly") in parameters["bad_words_ids"]
     assert [tokenizer.encode("***")] == parameters["stop_sequences"]
+
+
+def test_lore_bias_groups_follow_their_entries() -> None:
+    group = {"phrases": [{"sequence": " salt"}], "bias": 0.5, "enabled": True}
+    inactive = {"phrases": [{"sequence": " fog"}], "bias": -0.5, "enabled": True, "whenInactive": True}
+    data = content(
+        "Mira sails.",
+        lore("Mira is a pilot.", ["Mira"], loreBiasGroups=[group, inactive]),
+        lore("Oskar counts.", ["Oskar"], loreBiasGroups=[group, inactive]),
+    )
+    sequences = [
+        bias["sequence"] for bias in context.story_request(data, MODEL, max_tokens=200)["parameters"]["logit_bias_exp"]
+    ]
+    tokenizer = get_tokenizer(MODEL)
+    # Mira's entry is in: its active group; Oskar's is not: its whenInactive group.
+    assert [tokenizer.encode(" salt"), tokenizer.encode(" fog")] == sequences
