@@ -487,6 +487,19 @@ def test_image_saves_pngs(run: Any, login_env: Credentials, tmp_path: Path) -> N
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_image_count_runs_generations_one_after_another(
+    run: Any, login_env: Credentials, fake: FakeNovelAI, tmp_path: Path
+) -> None:
+    # Another device holds the account's generation lock for the first attempt: the user never sees the 429.
+    fake.inject("/ai/generate-image", status=429, message="Concurrent generation is locked")
+    out = tmp_path / "batch"
+    result = run("image", "a lantern", "-o", str(out), "--seed", "7", "--count", "3", "--width", "512")
+    assert EXIT_OK == result.code, result
+    assert [str(out / f"nai-{seed}-0.png") for seed in (7, 8, 9)] == result.out.split()
+    assert "429" not in result.err
+    assert "3 image(s) saved" in result.err
+
+
 @pytest.mark.parametrize("model", ["nai-diffusion-3", "nai-diffusion-4-full"])
 def test_image_other_models(run: Any, login_env: Credentials, tmp_path: Path, model: str) -> None:
     result = run("image", "a lantern", "-o", str(tmp_path), "-m", model, "--width", "512", "--height", "512")

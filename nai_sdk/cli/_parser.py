@@ -269,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=5.0, help="prompt guidance (default: %(default)s)")
     p.add_argument("--seed", type=int, help="the seed (default: random, printed)")
     p.add_argument("--samples", type=int, default=1, help="images to make (default: %(default)s)")
+    p.add_argument(
+        "--count",
+        type=int,
+        default=1,
+        help="generations to run, one after another through the account's queue, with progress "
+        "(default: %(default)s; seeds follow from --seed when given)",
+    )
     p.add_argument("--negative", default="", metavar="TEXT", help="what the image must not show")
 
     p = _sub(
