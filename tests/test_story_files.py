@@ -190,6 +190,23 @@ def test_writes_create_missing_objects_and_mark_the_object_modified() -> None:
     assert {"orderByKeyLocations": True} == obj.data["lorebook"]["settings"]
 
 
+def test_null_fields_read_as_their_defaults() -> None:
+    data = {
+        "storyContainerVersion": 1,
+        "metadata": {"title": None, "remoteStoryId": None, "tags": None},
+        "content": {
+            "storyContentVersion": None,
+            "lorebook": {"entries": [{"text": "x", "keys": ["k"], "category": None, "searchRange": None}]},
+            "context": [{"text": None, "contextConfig": {"budgetPriority": None}}],
+        },
+    }
+    story = StoryFile(data)
+    entry = story.lorebook.entries[0]
+    assert ("", 1000) == (entry.category, entry.search_range)
+    assert ("", 800) == (story.story_content.memory.text, story.story_content.memory.context_config.budget_priority)
+    assert json.loads(story.to_bytes()) == data  # and written back as they were
+
+
 def test_a_write_of_the_wrong_type_is_refused_before_it_lands() -> None:
     content = StoryContent({})
     with pytest.raises(StoryFileError, match="must be an integer") as info:

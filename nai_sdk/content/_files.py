@@ -83,11 +83,11 @@ class _ParseError(StoryFileError):
 
 def _version(data: dict[str, Any], key: str, known: tuple[int, ...], where: str, *, required: bool = True) -> None:
     field = f"{where}.{key}" if where else key
-    if key not in data:
+    value = data.get(key)
+    if value is None:  # absent or null
         if required:
             raise StoryFileError("is missing", field=field)
         return
-    value = data[key]
     if type(value) is not int or value not in known:
         shown = ", ".join(map(str, known))
         raise StoryFileError(f"must be one of the versions this SDK reads ({shown}), not {_kind(value)}", field=field)
@@ -107,7 +107,7 @@ def _object(data: dict[str, Any], key: str, where: str = "", *, required: bool =
 
 def _string(data: dict[str, Any], key: str, where: str = "", *, required: bool = False) -> None:
     field = f"{where}.{key}" if where else key
-    if key not in data:
+    if data.get(key) is None:  # absent or null
         if required:
             raise StoryFileError("is missing", field=field)
         return
@@ -431,8 +431,7 @@ class ScenarioFile:
                     raise StoryFileError(f"must be an object, not {_kind(item)}", field=where)
                 _string(item, "key", where, required=True)
                 for key in ("description", "defaultValue", "longDescription"):
-                    if item.get(key) is not None:
-                        _string(item, key, where)
+                    _string(item, key, where)
         StoryContent.check(data, "")
 
     @property

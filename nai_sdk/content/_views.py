@@ -10,9 +10,9 @@ never lost. A view over a `UserObject` marks the object modified on every write,
     content.memory.text = "The river never freezes."
     nai.storage.edit(story.content)
 
-A missing field reads as the web client's default for it (see `docs/stories.md`); a field of the wrong JSON type
-raises `StoryFileError` naming it, never a silently wrong value. Lists (`keys`, `entries`, ...) are the live lists
-inside the data; editing them in place is seen by `UserObject.modified` too.
+A missing field (or a null one) reads as the web client's default for it (see `docs/stories.md`); a field of the
+wrong JSON type raises `StoryFileError` naming it, never a silently wrong value. Lists (`keys`, `entries`, ...) are
+the live lists inside the data; editing them in place is seen by `UserObject.modified` too.
 
 Field names, types and defaults follow public descriptions of the format: the lorebook and context types of
 TaleirOfDeynai/nai-context-userscript (`src/naiModules/Lorebook.d.ts`), the Go structs of
@@ -213,9 +213,9 @@ class _Field(Generic[_T]):
         if view is None:
             return self
         data = view._read()
-        if data is None or self.key not in data:
+        value = None if data is None else data.get(self.key)
+        if value is None:  # absent, or null: the default (JavaScript writes null for some unset fields)
             return view._default(self)
-        value = data[self.key]
         problem = self.problem(value)
         if problem is not None:
             raise StoryFileError(problem, field=view._at(self.key))
@@ -336,7 +336,7 @@ class _View:
         if not isinstance(data, dict):
             raise StoryFileError(f"must be an object, not {_kind(data)}", field=where)
         for field in cls._fields:
-            if field.key in data:
+            if data.get(field.key) is not None:
                 problem = field.problem(data[field.key])
                 if problem is not None:
                     raise StoryFileError(problem, field=f"{where}.{field.key}" if where else field.key)
@@ -435,8 +435,8 @@ class ContextConfig(_View):
         result = {}
         for field in self._fields:
             # The fields' own checks, without a descriptor call each (context building reads hundreds of these).
-            if field.key in data:
-                value = data[field.key]
+            value = data.get(field.key)
+            if value is not None:
                 problem = field.problem(value)
                 if problem is not None:
                     raise StoryFileError(problem, field=self._at(field.key))
