@@ -26,6 +26,7 @@ from nai_sdk.cli._errors import (
     CliError,
     describe,
 )
+from nai_sdk.cli._image import normalize_argv
 from nai_sdk.cli._parser import build_parser
 
 __all__ = [
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring); argparse exits with 0 for `--help` and 2 for bad arguments.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
     debug: bool = getattr(args, "debug", False)
     if args.command is None:
         parser.print_help(sys.stderr)

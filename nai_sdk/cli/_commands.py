@@ -313,51 +313,9 @@ def chat(args: argparse.Namespace) -> int:
 
 
 def image(args: argparse.Namespace) -> int:
-    import attrs
+    from nai_sdk.cli._image import image as run_image
 
-    from nai_sdk.images import V3Params, V4Params, V45Params
-    from nai_sdk.models import get_image_model
-
-    model = get_image_model(args.model)
-    if model.inpainting:
-        raise CliError(f"{model.id} is an inpainting model: it needs an image and a mask (use the SDK)", EXIT_USAGE)
-    params_class = V45Params if model.version >= 4.5 else V4Params if model.version >= 4 else V3Params
-    try:
-        params = params_class(
-            width=args.width,
-            height=args.height,
-            steps=args.steps,
-            scale=args.scale,
-            seed=args.seed,
-            n_samples=args.samples,
-            negative_prompt=args.negative,
-        )
-    except (ValueError, TypeError) as exc:
-        raise CliError(f"invalid image settings: {exc}", EXIT_USAGE) from exc
-    if args.count < 1:
-        raise CliError("--count must be at least 1", EXIT_USAGE)
-    credentials = resolve_credentials(args, "token")
-    folder = Path(args.out)
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = 0
-    # Generations wait in the account's queue (one at a time, 429s resent until the queue's deadline), so a
-    # refused overlap never reaches the user; the bar shows the generations done.
-    bar = ProgressBar() if args.count > 1 else None
-    with make_client(args, credentials) as nai:
-        for number in range(args.count):
-            if args.seed is not None and number:
-                params = attrs.evolve(params, seed=args.seed + number)
-            result = nai.image.generate(args.prompt, params, model=model.id)
-            for index, picture in enumerate(result.images):
-                name = f"nai-{result.seed}-{index}.png" if result.seed is not None else picture.name
-                _out(str(picture.save(folder / name)))
-                saved += 1
-            if bar is not None:
-                bar.update("generating images", number + 1, args.count)
-    if bar is not None:
-        bar.finish()
-    _err(f"{saved} image(s) saved" + (f", seed {result.seed}" if args.count == 1 else ""))
-    return EXIT_OK
+    return run_image(args)
 
 
 # --- stories ------------------------------------------------------------------------------------------------------

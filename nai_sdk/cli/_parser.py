@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Final
 
+from nai_sdk.cli._image import DEFAULT_IMAGE_MODEL, add_image_parser
+
 __all__ = ["DEFAULT_CHAT_MODEL", "DEFAULT_IMAGE_MODEL", "DEFAULT_TEXT_MODEL", "build_parser"]
 
 DEFAULT_TEXT_MODEL: Final = "erato"
 DEFAULT_CHAT_MODEL: Final = "glm-4-6"
-DEFAULT_IMAGE_MODEL: Final = "nai-diffusion-4-5-full"
 
 _DESCRIPTION = """\
 nai: NovelAI from the command line (nai-sdk).
@@ -251,32 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-stream", action="store_true", help="wait for each whole answer instead of streaming it")
 
-    p = _sub(
-        subparsers,
-        "image",
-        "generate images from a prompt and save the PNGs into a folder",
-        '  nai image "a lantern on a river at night" -o pictures\n'
-        '  nai image "a snowy landscape" --seed 42 --samples 2 --width 1024 --height 1024',
-        common,
-    )
-    _server_options(p)
-    p.add_argument("prompt", help="the prompt")
-    p.add_argument("-o", "--out", default=".", metavar="DIR", help="folder for the PNG files (default: %(default)s)")
-    p.add_argument("-m", "--model", default=DEFAULT_IMAGE_MODEL, help="the image model (default: %(default)s)")
-    p.add_argument("--width", type=int, default=832, help="multiple of 64 (default: %(default)s)")
-    p.add_argument("--height", type=int, default=1216, help="multiple of 64 (default: %(default)s)")
-    p.add_argument("--steps", type=int, default=28, help="sampling steps (default: %(default)s)")
-    p.add_argument("--scale", type=float, default=5.0, help="prompt guidance (default: %(default)s)")
-    p.add_argument("--seed", type=int, help="the seed (default: random, printed)")
-    p.add_argument("--samples", type=int, default=1, help="images to make (default: %(default)s)")
-    p.add_argument(
-        "--count",
-        type=int,
-        default=1,
-        help="generations to run, one after another through the account's queue, with progress "
-        "(default: %(default)s; seeds follow from --seed when given)",
-    )
-    p.add_argument("--negative", default="", metavar="TEXT", help="what the image must not show")
+    add_image_parser(subparsers, common, _sub, _server_options)
 
     p = _sub(
         subparsers,
