@@ -45,7 +45,7 @@ PEER_REQUIREMENT = "novelai-api==0.34.1"
 SERVER_VENV = BENCH / ".server-venv"
 SERVER_PYTHON = SERVER_VENV / "bin" / "python"
 SERVER_EXTRAS = ("httptools", "uvloop")
-GROUPS = ("imports", "tokenizers", "crypto", "http", "sse", "budgets")
+GROUPS = ("imports", "tokenizers", "crypto", "http", "sse", "budgets", "images")
 SIDES = ("floor", "ours", "peer")
 TOKENIZERS = ("gpt2", "gpt2-genji", "pile", "nerdstash_v1", "nerdstash_v2", "llama3", "clip")
 
@@ -521,6 +521,32 @@ def group_budgets(report: Report, settings: Settings) -> None:
         _print_row(row)
     for note in figures["notes"]:
         report.note("budgets", f"{note} (medians of {settings.sse_rounds} rounds in one process)")
+
+
+#: The images group's time limit, in seconds (about 10 s of work in a full run, on a quiet machine).
+IMAGES_TIMEOUT_S = 180
+
+
+def group_images(report: Report, settings: Settings) -> None:
+    """bench/bench_images.py in a fresh interpreter: image metadata, Anlas cost and request bodies against the issue's
+    goals (ours only; the floor column is Pillow's decode for the metadata, the bare formula for the cost)."""
+    rounds = max(3, settings.sse_rounds // 2)
+    command = [sys.executable, str(BENCH / "bench_images.py"), "--json", "--rounds", str(rounds)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=IMAGES_TIMEOUT_S, check=True)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        report.note("images", f"skipped: bench_images.py failed ({type(exc).__name__})")
+        return
+    figures: dict[str, Any] = json.loads(done.stdout)
+    for name, values in figures["rows"].items():
+        row = Row("images", name, values["unit"])
+        row.samples["ours"] = [{"s": values["ours"]}]
+        if "floor" in values:
+            row.samples["floor"] = [{"s": values["floor"]}]
+        report.rows.append(row)
+        _print_row(row)
+    for note in figures["notes"]:
+        report.note("images", f"{note} (medians of {rounds} rounds in one process)")
 
 
 # --- http -----------------------------------------------------------------------------------------------------------
@@ -1224,6 +1250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 group_sse(report, settings)
             elif group == "budgets":
                 group_budgets(report, settings)
+            elif group == "images":
+                group_images(report, settings)
             print(f"   ({time.monotonic() - group_start:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     report.info["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
