@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# The SDK in editable mode with every extra, and the dev and docs tools of [dependency-groups] (pip 25.1+ reads them).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,testing,docs]'
+	$(PY) -m pip install --quiet -e '.[testing,images]' --group dev --group docs
 	touch $(STAMP)
 
 generate: install

@@ -46,6 +46,7 @@ from nai_sdk.errors import (
     UploadRefusedError,
 )
 
+#: The package version, written here only: the build (pyproject.toml, [tool.hatch.version]) and the User-Agent read it.
 __version__ = "0.1.0"
 
 # Names served on first access, so that `import nai_sdk` loads no tokenizer, preset, argon2 or HTTP stack.

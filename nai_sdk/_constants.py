@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from nai_sdk import __version__
+
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_BACKOFF_INITIAL",
@@ -80,7 +82,8 @@ DEFAULT_QUEUE_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONNECTIONS: Final = 100
 DEFAULT_MAX_KEEPALIVE: Final = 20
 
-USER_AGENT: Final = "nai-sdk/0.1.0"
+#: Sent with every request; the version comes from `nai_sdk.__version__`, the one place it is written.
+USER_AGENT: Final = f"nai-sdk/{__version__}"
 
 ENV_TOKEN: Final = "NAI_TOKEN"
 ENV_USERNAME: Final = "NAI_USERNAME"
