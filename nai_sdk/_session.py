@@ -18,6 +18,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -206,6 +207,9 @@ def _after_429(error: RateLimitError, deadline: float | None, call: Call) -> flo
     return delay
 
 
+_RELEASE_LOCK = threading.Lock()
+
+
 class _Releasing(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A streamed body that gives the generation's place back when it is closed (later if it was cut)."""
 
@@ -224,10 +228,15 @@ class _Releasing(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield chunk
         self._ended = True
 
+    def release_if_open(self) -> None:
+        """For a response collected without being closed: counts as cut."""
+        self._release()
+
     def _release(self) -> None:
-        if self._released:
-            return
-        self._released = True
+        with _RELEASE_LOCK:
+            if self._released:
+                return
+            self._released = True
         if self._ended:
             self._queue.semaphore.release()
         else:
@@ -247,8 +256,17 @@ class _Releasing(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def _release_with(response: httpx.Response, queue: GenerationQueue) -> None:
-    """Hands the held place to `response`: released when its body is closed."""
-    response.stream = _Releasing(response.stream, queue)
+    """Hands the held place to `response`: released when its body is closed.
+
+    A body that already arrived whole (an in-memory transport reads it at once) ended the generation: the place is
+    given back now. A response dropped without being closed gives it back when it is collected, as a cut.
+    """
+    if response.is_closed:
+        queue.semaphore.release()
+        return
+    releasing = _Releasing(response.stream, queue)
+    response.stream = releasing
+    weakref.finalize(response, releasing.release_if_open)
 
 
 def _moved(session: Session, options: ClientOptions, error: APIStatusError, call: Call, host: Host) -> Host | None:
