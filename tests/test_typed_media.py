@@ -57,7 +57,13 @@ def test_image_generation_sends_the_parameters_and_the_extra_keys_the_spec_does_
     sent: list[httpx.Request] = []
     # No quality tags and no preset: the prompts go out as typed (tests/test_images_v5.py covers what they add).
     params = V3Params(
-        width=64, height=128, seed=7, smea=True, quality_toggle=False, uc_preset=None, extra={"skip_cfg_above_sigma": 19}
+        width=64,
+        height=128,
+        seed=7,
+        smea=True,
+        quality_toggle=False,
+        uc_preset=None,
+        extra={"skip_cfg_above_sigma": 19},
     )
     with _client(lambda _: httpx.Response(200, content=_zip()), sent) as nai:
         result = nai.image.generate("a lantern", params)
