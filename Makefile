@@ -3,14 +3,20 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: install generate check-generated lint test fuzz demo bench docs clean
+.PHONY: install venv generate check-generated lint test fuzz demo dist bench docs clean
 
 install: $(STAMP)
 
+# A .venv that does not run, or runs a Python older than 3.11, is made again (with it go the stamps inside it).
+venv:
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null || { \
+	    rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && \
+	    $(PY) -c 'import sys; assert sys.version_info >= (3, 11), "nai-sdk needs Python 3.11+: make PYTHON=python3.11"'; }
+
 # The SDK in editable mode with every extra, and the dev and docs tools of [dependency-groups] (pip 25.1+ reads them).
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml | venv
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[testing,images]' --group dev --group docs
 	touch $(STAMP)
@@ -33,8 +39,20 @@ test: check-generated lint
 fuzz: install
 	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
 
-demo: install
+# Only what the demo needs: the SDK and the fake server (the `testing` extra), not the dev and docs tools.
+$(DEMO_STAMP): pyproject.toml | venv
+	@echo "Installing nai-sdk and its fake server into $(VENV)..."
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --progress-bar on -e '.[testing]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) -m nai_sdk.demo
+
+# The sdist and the wheel, in dist/ (`pip install dist/*.whl` installs the SDK and the nai command).
+dist: install
+	rm -rf dist
+	$(PY) -m build --outdir dist .
 
 bench: install
 	$(PY) bench/run.py

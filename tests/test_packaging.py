@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tomllib
 import venv
 import zipfile
@@ -106,3 +107,33 @@ print(nai_sdk.__file__, nai_client.__file__, tier)
     assert Path(sdk_file).is_relative_to(env_dir)
     assert Path(client_file).is_relative_to(env_dir)
     assert "3" == tier
+
+
+@pytest.mark.slow
+def test_sdist_holds_what_the_tests_read(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (sdist,) = tmp_path.glob("nai_sdk-*.tar.gz")
+    prefix = f"nai_sdk-{nai_sdk.__version__}/"
+    with tarfile.open(sdist) as tar:
+        names = {name.removeprefix(prefix) for name in tar.getnames()}
+    for path in [
+        "LICENSE",
+        "Makefile",
+        "mkdocs.yml",
+        "package-lock.json",
+        "docs/getting-started.md",
+        "examples",
+        "tests/conftest.py",
+        "spec/generator-config.yaml",
+        "templates",
+        "scripts/generate.py",
+        "generated/nai_client/py.typed",
+        "bench/run.py",
+        "nai_sdk/tokenizers/data/licenses",
+    ]:
+        assert any(name == path or name.startswith(path + "/") for name in names), path
+    assert not any(name.startswith(("bench/.", "bench/corpus/", ".venv/")) for name in names)
