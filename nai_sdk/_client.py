@@ -22,6 +22,7 @@ import httpx
 from nai_sdk._config import ClientOptions, Host, HttpBackend, OptionArgs, resolve_backend
 from nai_sdk._config import resolve_options as _resolve_options
 from nai_sdk._http import Kind, make_async_transport, make_sync_transport
+from nai_sdk._logging import configure_from_env
 from nai_sdk._session import AsyncEngine, Session, SyncEngine, make_session
 from nai_sdk.errors import ConfigurationError
 
@@ -141,6 +142,7 @@ class NovelAI(_BaseClient):
         **options: Unpack[OptionArgs],
     ) -> None:
         environ = os.environ
+        configure_from_env(environ)
         self._options = _resolve_options(environ, **options)
         _check_proxy(proxy, transport)
         self._session = make_session(token, email, password, environ, keystore_journal)
@@ -295,6 +297,7 @@ class AsyncNovelAI(_BaseClient):
         **options: Unpack[OptionArgs],
     ) -> None:
         environ = os.environ
+        configure_from_env(environ)
         self._options = _resolve_options(environ, **options)
         _check_proxy(proxy, transport)
         self._session = make_session(token, email, password, environ, keystore_journal)
