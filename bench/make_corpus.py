@@ -10,7 +10,7 @@ Files:
                 order. Where those catalogues hold too little, a synthesised filler is appended (the MANIFEST says so).
   objects.json  user-data objects in the format of tests/data/vectors/objects.json: 1000 small `stories` objects
                 (uncompressed) and one `storycontent` object of about 5 MB of JSON (compressed), encrypted with
-                pynacl secret boxes and zlib raw deflate (FORMATS.md §3) under keys drawn from a seeded generator.
+                pynacl secret boxes and zlib raw deflate (docs/formats.md §3) under keys drawn from a seeded generator.
                 The nonces come from the same seeded generator so that the file is reproducible; real clients must
                 draw fresh random nonces.
 

@@ -122,7 +122,7 @@ def setup_crypto(params: dict[str, Any]) -> Setup:
 
         def run() -> None:
             for item in items:
-                # The peer would reuse the nonce it read (FORMATS.md §7.8); give it a fresh one, as ours does.
+                # The peer would reuse the nonce it read (docs/formats.md §7 item 8); give it a fresh one, as ours does.
                 item["nonce"] = nacl.utils.random(24)
             encrypt_user_data(items, store)
 

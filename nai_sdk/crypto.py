@@ -1,6 +1,6 @@
 """NovelAI's client-side cryptography: account keys, secret boxes and compression.
 
-Account keys come from the e-mail and password (FORMATS.md §1): the *access key* logs in, the *encryption key*
+Account keys come from the e-mail and password (docs/formats.md §1): the *access key* logs in, the *encryption key*
 opens the keystore. NovelAI applies **no normalisation** of any kind: the e-mail is not lower-cased or trimmed and
 Unicode is not normalised, so `"User@Example.com"` and `"user@example.com"` (or NFC and NFD spellings) give different
 keys. NovelAI's web client lower-cases the e-mail before deriving keys, so an account made there needs
@@ -55,7 +55,7 @@ __all__ = [
     "secretbox_encrypt",
 ]
 
-# --- key derivation (FORMATS.md §1) -------------------------------------------------------------------------------
+# --- key derivation (docs/formats.md §1) --------------------------------------------------------------------------
 
 ARGON2_TYPE = Type.ID
 """Argon2id."""
@@ -84,7 +84,7 @@ ENCRYPTION_KEY_RAW_LENGTH = 128
 ENCRYPTION_KEY_LENGTH = 32
 """BLAKE2b digest size of the encryption key, in bytes."""
 
-# --- secret boxes and compression (FORMATS.md §2-3) ---------------------------------------------------------------
+# --- secret boxes and compression (docs/formats.md §2-3) ----------------------------------------------------------
 
 KEY_SIZE = nacl.bindings.crypto_secretbox_KEYBYTES
 """XSalsa20-Poly1305 key size: 32 bytes."""

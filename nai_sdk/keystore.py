@@ -1,4 +1,4 @@
-"""The keystore: NovelAI's encrypted map from object `meta` to the 32-byte key of that object (FORMATS.md §2).
+"""The keystore: NovelAI's encrypted map from object `meta` to the 32-byte key of that object (docs/formats.md §2).
 
 Read it with `Keystore.decrypt(response["keystore"], encryption_key(email, password))`, look keys up like a dict,
 register new objects with `new_meta()`, and send `encrypt(...)` back with `PUT /user/keystore` when it changed.

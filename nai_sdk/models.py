@@ -17,7 +17,7 @@ Text models come in two kinds, served by two different APIs of the text host:
 Sources (each value below names the one it comes from):
 
 * [lib] novelai-api 0.34.1 (PyPI, MIT), as pinned by the project's vectors (`tests/data/vectors/tokens.json`,
-  `presets.json`) and described in the project's FORMATS.md §4-§5: model values, tokenizers, widths, preambles,
+  `presets.json`) and described in docs/formats.md §4-§5: model values, tokenizers, widths, preambles,
   hosts, success statuses, default presets.
 * [spec] NovelAI's OpenAPI document (`AiGenerateRequest.model` and `AiGenerateImageRequest.model` enums).
 * [st] SillyTavern's NovelAI page, https://docs.sillytavern.app/usage/api-connections/novelai/ ("Context Size"):

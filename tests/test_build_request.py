@@ -20,7 +20,7 @@ ORDER_NAMES = {value: name for name, value in VECTORS["order_enum"].items()}
 ERATO = "llama-3-erato-v1"
 ERATO_BOS = 128000
 
-# Settings novelai-api 0.34.1 sends although their sampler is disabled (FORMATS.md §7 item 3).
+# Settings novelai-api 0.34.1 sends although their sampler is disabled (docs/formats.md §7 item 3).
 SETTINGS_THE_PEER_KEEPS = {
     "TFS": ("tail_free_sampling",),
     "CFG": ("cfg_scale", "cfg_uc"),
@@ -39,7 +39,7 @@ def preset_case(model: str, name: str) -> dict[str, Any]:
 
 
 def strip_bos(model: str, tokens: list[int]) -> list[int]:
-    # The peer prepends Erato's BOS to ban phrases, biases and stop sequences (FORMATS.md §7 item 2).
+    # The peer prepends Erato's BOS to ban phrases, biases and stop sequences (docs/formats.md §7 item 2).
     return tokens[1:] if model == ERATO and tokens[:1] == [ERATO_BOS] else tokens
 
 

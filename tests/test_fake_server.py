@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def access_key(email: str, password: str) -> str:
-    """FORMATS.md §1, written out here so that this test depends on nothing in nai_sdk but the fake."""
+    """docs/formats.md §1, written out here so that this test depends on nothing in nai_sdk but the fake."""
     presalt = password[:6] + email + "novelai_data_access_key"
     salt = hashlib.blake2b(presalt.encode(), digest_size=16).digest()
     raw = hash_secret_raw(

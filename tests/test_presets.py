@@ -27,7 +27,7 @@ CASES = [
 ]
 VENDORED = sorted(DATA.glob("presets_*/*.preset"))
 
-# novelai-api 0.34.1 leaves these settings in a request when their sampler is disabled (FORMATS.md §7 item 3):
+# novelai-api 0.34.1 leaves these settings in a request when their sampler is disabled (docs/formats.md §7 item 3):
 # the ids "tfs" and "cfg" name no setting, and its special case for mirostat and unified sampling never runs.
 # The correct result has them removed too.
 SETTINGS_THE_PEER_KEEPS = {

@@ -18,7 +18,7 @@ ERATO_BOS = 128000
 
 
 def without_bos(model: str, tokens: list[int]) -> list[int]:
-    """novelai-api 0.34.1 prepends Erato's BOS to every tokenized phrase (FORMATS.md §7 item 2); NovelAI wants it
+    """novelai-api 0.34.1 prepends Erato's BOS to every tokenized phrase (docs/formats.md §7 item 2); NovelAI wants it
     at the start of the prompt only, so the correct token list is the vector's without that leading 128000."""
     if model == ERATO and tokens[:1] == [ERATO_BOS]:
         return tokens[1:]

@@ -41,7 +41,7 @@ CASES = [
 
 def expected_tokens(name: str, case: dict[str, Any]) -> list[int]:
     """The correct ids for `encode(text)`: the vectors' fixed variant where the library is wrong, and for
-    llama3 without the BOS the library prepends to every encode (FORMATS.md §7.2)."""
+    llama3 without the BOS the library prepends to every encode (docs/formats.md §7 item 2)."""
     for key, value in case.items():
         if key.startswith("tokens_if_") and isinstance(value, list):
             return list(value)

@@ -1,6 +1,6 @@
 """The `document` field of NovelAI story content: MessagePack with the msgpackr (JS) extensions.
 
-A document is the b64 text of one msgpackr value. On top of MessagePack, msgpackr adds (FORMATS.md §3.6):
+A document is the b64 text of one msgpackr value. On top of MessagePack, msgpackr adds (docs/formats.md §3.6):
 
 * records: `D4 72 <slot>` (slot byte 0x40..0x7F) + an array of keys + the values of a first object; later the
   single byte of a defined slot, in value position, is "an object with those keys", followed by its values. A

@@ -1,4 +1,4 @@
-"""User-data objects: stories, story content, AI modules (encrypted), presets and shelves (plain); FORMATS.md §3.
+"""User-data objects: stories, story content, AI modules (encrypted), presets and shelves (plain); docs/formats.md §3.
 
 `decrypt_object` turns one element of `GET /user/objects/{type}` into a `UserObject`; `encrypt_object` turns a
 `UserObject` back into the wire form for upload. Reading never raises for a bad payload: the object carries the

@@ -2,7 +2,7 @@
 
 Output depends only on the request (model, input, parameters) and the server seed, so a test can compare two runs
 byte for byte. Token ids stay inside the model's vocabulary and avoid special tokens, and are packed with the
-model's width (FORMATS.md §4.1: 4 bytes for Erato, 2 for every other model).
+model's width (docs/formats.md §4.1: 4 bytes for Erato, 2 for every other model).
 
 The models of the OpenAI-compatible API (``/oa/v1``) take and give text: :func:`chat_text` writes words from a
 small list, the same for a request whether it is streamed or not, and :func:`count_tokens` counts a word (with the
