@@ -8,7 +8,9 @@ fastest and slowest round) of:
 1. `nai_sdk.context.build` for a story of about 100,000 tokens (its text in a msgpackr document of 5,000
    sections, as the web client stores it) with 500 lorebook entries (about a quarter activated by keys, a few by
    regular expressions, some forced, some cascading), memory and author's note, for Erato (Llama 3 tokenizer)
-   and Kayra (nerdstash): goal under 100 ms. A first build, which loads the tokenizer, is not counted.
+   and Kayra (nerdstash): goal under 100 ms. A first build, which loads the tokenizer, is not counted. Each
+   round decodes the document again (its text is cached between builds of the same story); the line below shows
+   builds with the text cached.
 2. Exporting a 5 MB story: `story_bytes` of a decrypted `stories` and `storycontent` object (what
    `nai.storage.export` does with a story in hand) and writing the file (0600, atomic, flushed to the disk):
    goal under 0.2 s.
@@ -43,6 +45,7 @@ from nai_sdk.content import (  # noqa: E402
     encrypt_object,
 )
 from nai_sdk.content._files import story_bytes  # noqa: E402
+from nai_sdk.content._views import _decoded_text  # noqa: E402
 from nai_sdk.keystore import Keystore  # noqa: E402
 from nai_sdk.resources._story_files import write_export  # noqa: E402
 
@@ -139,9 +142,16 @@ def main() -> int:
             f"{model}: prompt {len(built.tokens)} of {built.max_tokens} tokens; lore entries activated {activated}, "
             f"included {included}"
         )
-        times = _time(lambda model=model: context.build(content, model), rounds)  # type: ignore[misc]
+
+        def cold(model: str = model) -> None:
+            _decoded_text.cache_clear()  # the document decoded again, as for a story never built before
+            context.build(content, model)
+
+        times = _time(cold, rounds)
         print(_line(f"context.build, 100k-token story, 500 entries ({model})", times, CONTEXT_GOAL))
         over |= statistics.median(times) >= CONTEXT_GOAL
+        warm = _time(lambda model=model: context.build(content, model), rounds)  # type: ignore[misc]
+        print(_line(f"  the same story built again ({model})", warm, CONTEXT_GOAL))
 
     # A 5 MB story, as decrypted from the account.
     keystore = Keystore.empty()

@@ -23,6 +23,7 @@ settings (https://docs.novelai.net/text/lorebook.html, https://docs.novelai.net/
 from __future__ import annotations
 
 import copy
+import functools
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -923,13 +924,21 @@ class _ContextSlot(dict[str, Any]):
 def _document_text(document: str, where: str) -> str | None:
     """The text of a msgpackr story document: its sections' `text`, in `order`, one line each; None if its shape
     is not the one public importers describe (`{sections: Map<id, section>, order: [id, ...]}`)."""
-    from nai_sdk.content._document import JSMap, NaiExt, decode_document
     from nai_sdk.errors import DocumentError
 
     try:
-        value = decode_document(document).root
+        return _decoded_text(document)
     except DocumentError as exc:
         raise StoryFileError(f"the document cannot be decoded: {exc}", field=where) from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded_text(document: str) -> str | None:
+    # Cached: building a story's context again (every generation) need not decode its document again; a few
+    # documents of a few MB at most are kept. Keyed by the document's text, so an edit is never served stale.
+    from nai_sdk.content._document import JSMap, NaiExt, decode_document
+
+    value = decode_document(document).root
     if isinstance(value, NaiExt):
         value = value.value
     if not isinstance(value, dict):
