@@ -69,8 +69,11 @@ def _defaults(**values: Any) -> Mapping[str, Any]:
     return MappingProxyType(values)
 
 
-# The web client's default context settings per kind of entry, as its context settings window shows them and as
-# public importers spell them (novelai-research-tool's story entry; the docs' advanced settings page).
+# The web client's default context settings per kind of entry. The story's are novelai-research-tool's
+# (`scenario/scenario.go`, `createStoryContext`: 512 reserved, order 0, trimmed from the top, at -1); the others are
+# those files written by the web client and by public scenario tools carry (memory: order 800 at 0; author's note:
+# order -400 at -4; lore: order 400 at -1; ephemeral: order -10000 at -2). Budgets and reservations of "everything"
+# are written as 1 here (a share of the context, see `docs/stories.md`).
 STORY_DEFAULTS: Final = _defaults(
     prefix="",
     suffix="",
