@@ -4,5 +4,5 @@
 
 GENERATOR: str = "0.29.1"
 """The openapi-python-client version."""
-SPEC_SHA256: str = "0c0e660fe12c3003598451338cbd4d97244e9c4c26ca27afe23738733227091a"
+SPEC_SHA256: str = "ab3f1db992f39768eef7b17310059c463e6fdbf915bf0ff8d64c643cfee9e8f1"
 """The sha256 of generated/openapi.yaml, the built document."""
