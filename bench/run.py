@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/run.py [--quick] [--only GROUP ...] [--http-server fast|project]
 
-Groups: imports, tokenizers, crypto, http, sse, budgets (see bench/README.md). Ours and the floor run in the project
-venv, the peer in bench/.peer-venv (created here on first use with `python -m venv` + `pip install
+Groups: imports, tokenizers, crypto, http, sse, budgets, images, scripts (see bench/README.md). Ours and the floor run
+in the project venv, the peer in bench/.peer-venv (created here on first use with `python -m venv` + `pip install
 novelai-api==0.34.1`), each side in its own process. Runs alternate between the sides (the order rotates every round)
 so that drift on the machine hits all of them alike; the figures are medians. Ratios are of times: peer/ours > 1 means
 ours is faster than the peer; ours/floor is what nai_sdk costs on top of the raw libraries (1.00 = nothing).
@@ -45,7 +45,7 @@ PEER_REQUIREMENT = "novelai-api==0.34.1"
 SERVER_VENV = BENCH / ".server-venv"
 SERVER_PYTHON = SERVER_VENV / "bin" / "python"
 SERVER_EXTRAS = ("httptools", "uvloop")
-GROUPS = ("imports", "tokenizers", "crypto", "http", "sse", "budgets", "images")
+GROUPS = ("imports", "tokenizers", "crypto", "http", "sse", "budgets", "images", "scripts")
 SIDES = ("floor", "ours", "peer")
 TOKENIZERS = ("gpt2", "gpt2-genji", "pile", "nerdstash_v1", "nerdstash_v2", "llama3", "clip")
 
@@ -521,6 +521,33 @@ def group_budgets(report: Report, settings: Settings) -> None:
         _print_row(row)
     for note in figures["notes"]:
         report.note("budgets", f"{note} (medians of {settings.sse_rounds} rounds in one process)")
+
+
+#: The standalone benchmarks of the scripts group: (name, script, full-run arguments, quick-run arguments). Each
+#: prints its own figures against its issue's goals, with its baseline run in the same process.
+SCRIPTS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("storage", "bench_storage.py", ("--rounds", "7", "--stories", "30"), ("--rounds", "3", "--stories", "10")),
+    ("backup", "bench_backup.py", ("--rounds", "3"), ("--quick",)),
+    ("queue", "bench_queue.py", ("--rounds", "3"), ("--rounds", "1")),
+    ("chat", "bench_chat.py", ("--rounds", "400"), ("--rounds", "100")),
+    ("context", "bench_context.py", ("--rounds", "15"), ("--quick",)),
+)
+SCRIPT_TIMEOUT_S = 300
+
+
+def group_scripts(report: Report, quick: bool) -> None:
+    """The standalone benchmarks (storage, backup, queue, chat, context), each in a fresh interpreter; what each
+    prints goes into the report as its notes."""
+    for name, script, full, short in SCRIPTS:
+        command = [sys.executable, str(BENCH / script), *(short if quick else full)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, check=True)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            report.note("scripts", f"{name}: {script} failed ({type(exc).__name__})")
+            continue
+        for line in done.stdout.splitlines():
+            if line.strip():
+                report.note("scripts", f"{name}: {line.rstrip()}")
 
 
 #: The images group's time limit, in seconds (about 10 s of work in a full run, on a quiet machine).
@@ -1252,6 +1279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 group_budgets(report, settings)
             elif group == "images":
                 group_images(report, settings)
+            elif group == "scripts":
+                group_scripts(report, args.quick)
             print(f"   ({time.monotonic() - group_start:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     report.info["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
