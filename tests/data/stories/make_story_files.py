@@ -45,7 +45,7 @@ PARAGRAPHS = [
     "The ferry left the north bank an hour before dawn.",
     "Mira held the tiller with both hands while the river pushed against the hull.",
     "On the far shore, the lantern of the customs house blinked twice.",
-    "\"Cargo?\" asked the clerk, a thin man named Oskar who never slept.",
+    '"Cargo?" asked the clerk, a thin man named Oskar who never slept.',
     "Mira pointed at the crates of copper wire stacked under the tarpaulin.",
     "Somewhere upstream, the bells of Varrow began to ring.",
 ]
