@@ -30,7 +30,7 @@ check-generated: install
 lint: install
 	$(PY) -m ruff check nai_sdk scripts tests examples bench
 	$(PY) -m ruff format --check nai_sdk scripts tests examples bench
-	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples bench/run.py bench/make_corpus.py bench/_proto.py bench/worker_ours.py bench/_http_runs.py bench/http_server.py bench/bench_http.py bench/bench_sse.py bench/bench_budgets.py
+	$(PY) -m mypy --strict nai_sdk generated/nai_client scripts examples bench/run.py bench/make_corpus.py bench/_proto.py bench/worker_ours.py bench/_http_runs.py bench/http_server.py bench/bench_http.py bench/bench_sse.py bench/bench_budgets.py bench/bench_keystore.py bench/bench_queue.py bench/bench_backup.py bench/bench_chat.py bench/bench_context.py bench/bench_images.py
 
 test: check-generated lint
 	$(PY) -m pytest

@@ -526,7 +526,7 @@ def group_budgets(report: Report, settings: Settings) -> None:
 #: The standalone benchmarks of the scripts group: (name, script, full-run arguments, quick-run arguments). Each
 #: prints its own figures against its issue's goals, with its baseline run in the same process.
 SCRIPTS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("storage", "bench_storage.py", ("--rounds", "7", "--stories", "30"), ("--rounds", "3", "--stories", "10")),
+    ("keystore", "bench_keystore.py", ("--rounds", "7", "--stories", "30"), ("--rounds", "3", "--stories", "10")),
     ("backup", "bench_backup.py", ("--rounds", "3"), ("--quick",)),
     ("queue", "bench_queue.py", ("--rounds", "3"), ("--rounds", "1")),
     ("chat", "bench_chat.py", ("--rounds", "400"), ("--rounds", "100")),
@@ -536,7 +536,7 @@ SCRIPT_TIMEOUT_S = 300
 
 
 def group_scripts(report: Report, quick: bool) -> None:
-    """The standalone benchmarks (storage, backup, queue, chat, context), each in a fresh interpreter; what each
+    """The standalone benchmarks (keystore, backup, queue, chat, context), each in a fresh interpreter; what each
     prints goes into the report as its notes."""
     for name, script, full, short in SCRIPTS:
         command = [sys.executable, str(BENCH / script), *(short if quick else full)]

@@ -375,6 +375,10 @@ class AsyncNovelAI(_BaseClient):
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
+    async def close(self) -> None:
+        """The same as `aclose` (awaited), for code written against other async clients."""
+        await self.aclose()
+
     async def aclose(self) -> None:
         """Closes the connection pool (a no-op for `with_options` copies and for a transport passed in)."""
         if self._owns_transport:

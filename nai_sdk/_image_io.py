@@ -1,9 +1,9 @@
 """Image inputs: bytes, paths or Pillow images in; PNG bytes out, fitted to the size NovelAI wants.
 
-Pillow is optional (`pip install nai-sdk[images]`). Everything that only reads a PNG's size, or passes PNG bytes on,
-works without it; resizing, padding, and taking JPEG or WebP input need it, and say so when it is missing. Pillow is
-not a dependency because a wheel of native codecs (about 4 MB) is a lot for the many programs that only send prompts
-and save the PNGs they get back.
+Pillow is optional (the `images` extra: `pip install '.[images]'` from a checkout). Everything that only reads a
+PNG's size, or passes PNG bytes on, works without it; resizing, padding, and taking JPEG or WebP input need it, and
+say so when it is missing. Pillow is not a dependency because a wheel of native codecs (about 4 MB) is a lot for the
+many programs that only send prompts and save the PNGs they get back.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["ImageInput", "as_png", "image_size", "pad_to_canvas", "resize_png"]
 #: An image given to the SDK: PNG (or, with Pillow, any image) bytes, a path to such a file, or a Pillow image.
 ImageInput: TypeAlias = "bytes | bytearray | memoryview | str | os.PathLike[str] | PILImage"
 
-_HINT = "install Pillow (pip install 'nai-sdk[images]')"
+_HINT = "install Pillow (pip install '.[images]' from a checkout)"
 
 
 def _pillow(why: str) -> Any:

@@ -212,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_demo(output)
     except ModuleNotFoundError as exc:
         print(
-            f"demo: the fake server needs the testing extra ({exc.name} is missing): pip install 'nai-sdk[testing]'",
+            f"demo: the fake server needs the testing extra ({exc.name} is missing): "
+            "pip install '.[testing]' from a checkout",
             file=sys.stderr,
         )
         return 1

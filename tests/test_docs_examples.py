@@ -52,6 +52,7 @@ _NAI_ENV = (
     "NAI_TIMEOUT",
     "NAI_MAX_RETRIES",
     "NAI_HTTP_BACKEND",
+    "NAI_LOG",
 )
 
 

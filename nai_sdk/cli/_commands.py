@@ -531,7 +531,7 @@ def fake_server(args: argparse.Namespace) -> int:
         from nai_sdk.testing import FakeNovelAI
     except ModuleNotFoundError as exc:
         raise CliError(
-            f"the fake server needs the testing extra ({exc.name} is missing): pip install 'nai-sdk[testing]'"
+            f"the fake server needs the testing extra ({exc.name} is missing): pip install '.[testing]' from a checkout"
         ) from exc
     from nai_sdk import crypto
 

@@ -1,7 +1,7 @@
 """A local NovelAI for tests: :class:`FakeNovelAI` serves NovelAI's routes on loopback from an in-memory state.
 
-Needs the optional extra ``nai-sdk[testing]`` (Starlette, uvicorn, sse-starlette). Nothing in the SDK proper
-imports this package.
+Needs the optional extra ``testing`` (Starlette, uvicorn, sse-starlette: ``pip install '.[testing]'`` from a
+checkout). Nothing in the SDK proper imports this package.
 
     with FakeNovelAI(default_tier=3) as server:
         client = NovelAI(base_url=server.base_url, ...)

@@ -1,6 +1,6 @@
 """What read-merge-write costs: keystore writes re-read the server's keystore first; edits write no keystore.
 
-    .venv/bin/python bench/bench_storage.py [--rounds N] [--stories N]
+    .venv/bin/python bench/bench_keystore.py [--rounds N] [--stories N]
 
 Against FakeNovelAI on loopback, in one process, alternating rounds:
 
