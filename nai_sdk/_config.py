@@ -11,7 +11,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias, TypedDict, Unpack
+from typing import Any, Literal, TypeAlias, TypedDict, Unpack, get_args
 from urllib.parse import urlsplit
 
 import attrs
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 Host: TypeAlias = Literal["api", "text", "image"]
+#: Every host, in the order the options list them.
+HOSTS: tuple[Host, ...] = get_args(Host)
 HttpBackend: TypeAlias = Literal["aiohttp", "httpx"]
 #: A number of seconds for every phase, None for no timeout, or a full `httpx.Timeout`.
 TimeoutTypes: TypeAlias = float | httpx.Timeout | None
@@ -99,9 +101,9 @@ def _freeze_routes(value: Mapping[str, str]) -> Mapping[str, Host]:
     for prefix, host in value.items():
         if not isinstance(prefix, str) or not prefix.startswith("/"):
             raise ConfigurationError(f"a route prefix must be a path starting with '/', got {prefix!r}")
-        if host not in ("api", "text", "image"):
+        if host not in HOSTS:
             raise ConfigurationError(f"routes[{prefix!r}] must be 'api', 'text' or 'image', got {host!r}")
-        routes[prefix] = host  # type: ignore[assignment]
+        routes[prefix] = host
     # Longest prefix first, so that the most specific family wins (see nai_sdk._routing.route).
     return MappingProxyType(dict(sorted(routes.items(), key=lambda item: -len(item[0]))))
 

@@ -28,7 +28,7 @@ import httpx
 from nai_client.errors import UnexpectedStatus
 
 from nai_sdk import _constants as c
-from nai_sdk._config import Backoff, ClientOptions, Host, HttpBackend
+from nai_sdk._config import HOSTS, Backoff, ClientOptions, Host, HttpBackend
 from nai_sdk._json import loads_answer
 from nai_sdk.errors import (
     APIConnectionError,
@@ -62,7 +62,7 @@ __all__ = [
 
 logger = logging.getLogger("nai_sdk")
 
-_HOSTS: tuple[Host, ...] = ("api", "text", "image")
+
 #: JSON bodies exactly as httpx encodes them (built once: `json.dumps` with options makes an encoder per call).
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 #: Methods whose requests without a body carry no Content-Length (as generated: lower case).
@@ -366,14 +366,14 @@ class _Hosts:
         self.options = options
         self.headers = _client_headers(options)
         self.extensions: dict[str, Any] = {"timeout": options.timeout.as_dict()}
-        self.bases: dict[Host, str] = {host: options.url(host) for host in _HOSTS}
+        self.bases: dict[Host, str] = {host: options.url(host) for host in HOSTS}
         self.clients: dict[Host, Client] = {
-            host: Client(base_url=self.bases[host], timeout=options.timeout) for host in _HOSTS
+            host: Client(base_url=self.bases[host], timeout=options.timeout) for host in HOSTS
         }
         self._urls: dict[str, httpx.URL] = {}
         self._plain: dict[tuple[Host, str | None], httpx.Headers] = {}
         self._netlocs: dict[Host, tuple[bytes, bytes]] = {
-            host: (b"Host", httpx.URL(self.bases[host]).netloc) for host in _HOSTS
+            host: (b"Host", httpx.URL(self.bases[host]).netloc) for host in HOSTS
         }
 
     def build(self, call: Call, auth: str | None, host: Host) -> httpx.Request:

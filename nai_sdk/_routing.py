@@ -26,8 +26,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, cast
 
+from nai_sdk._config import HOSTS
 from nai_sdk.errors import APIStatusError
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ __all__ = ["Moves", "log_move", "moved_to", "route"]
 
 logger = logging.getLogger("nai_sdk")
 
-_HOSTS: Final = ("api", "text", "image")
 _UPDATE_URL = re.compile(r"update to the (api|text|image) url", re.IGNORECASE)
 _NO_ROUTE = re.compile(r"^Cannot (GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS) /")
 _DEPRECATED = re.compile(r"\b(deprecated|retired|has moved|moved to)\b", re.IGNORECASE)
@@ -80,11 +80,11 @@ def moved_to(error: APIStatusError, call: Call, host: Host) -> Host | None:
             return None
     else:
         return None
-    if named in _HOSTS and named != host:
-        return named  # type: ignore[return-value]
+    if named in HOSTS and named != host:
+        return named
     for candidate in call.op.hosts:
-        if candidate != host and candidate in _HOSTS:
-            return candidate  # type: ignore[return-value]
+        if candidate != host and candidate in HOSTS:
+            return candidate
     return None
 
 

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from nai_sdk._routing import moved_to
+from nai_sdk._config import HOSTS
+from nai_sdk._http import Call
+from nai_sdk._routing import moved_to, route
 from nai_sdk.errors import APIConnectionError, APIStatusError, NovelAIError
 
 if TYPE_CHECKING:
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Doctor", "Probe", "ProbeResult", "diagnose", "render"]
 
-HOSTS: tuple[Host, ...] = ("api", "text", "image")
-
 
 @attrs.frozen
 class Probe:
@@ -32,7 +32,7 @@ class Probe:
 
     family: str
     route: str
-    #: `module:attribute`-free builder of the bound operation, imported lazily (an operation may not exist yet).
+    #: Builds the bound operation; called lazily, since an operation (the chat listing) may not exist.
     bound: Callable[[], Bound[Any]]
 
 
@@ -95,8 +95,6 @@ def _probe(nai: NovelAI, bound: Bound[Any], host: Host) -> ProbeResult:
     try:
         nai.call(bound, host=host, follow_moves=False)
     except APIStatusError as exc:
-        from nai_sdk._http import Call
-
         call = Call(bound.operation, bound.kwargs, args=bound.args)
         moved = moved_to(exc, call, host) is not None
         return ProbeResult(host, "moved" if moved else "refused", _shorten(f"{exc.status_code} {exc.message}"))
@@ -115,7 +113,6 @@ def diagnose(nai: NovelAI, hosts: Sequence[Host] = HOSTS) -> Doctor:
         nai: a client logged in to the account (its URLs say where the three hosts are).
         hosts: the hosts to ask.
     """
-    from nai_sdk._routing import route
     from nai_sdk.models import IMAGE_MODELS, TEXT_MODELS, TIERS
 
     results: dict[str, tuple[ProbeResult, ...]] = {}
@@ -123,8 +120,6 @@ def diagnose(nai: NovelAI, hosts: Sequence[Host] = HOSTS) -> Doctor:
     for probe in _probes():
         bound = probe.bound()
         results[probe.family] = tuple(_probe(nai, bound, host) for host in hosts)
-        from nai_sdk._http import Call
-
         routes[probe.family] = route(Call(bound.operation, bound.kwargs, args=bound.args), nai.options, {})
     tier: str | None = None
     context: int | None = None
