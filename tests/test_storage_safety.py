@@ -268,6 +268,17 @@ async def test_a_broken_keystore_answer_is_refused_on_an_account_with_stories(
     assert {before.id: "precious"} == fresh_read(fake, creds)
 
 
+async def test_a_keystore_created_between_the_read_and_the_listing_is_read_again(
+    make_client: Any, fake: FakeNovelAI, creds: Credentials
+) -> None:
+    """Another device wrote the first keystore and story after this one read `null`: read again, never refuse."""
+    before = await maybe(make_client(email=creds.email, password=creds.password).storage.create_story("first"))
+    nai = make_client(email=creds.email, password=creds.password)
+    fake.inject("/user/keystore", method="GET", body={"keystore": None}, times=1)
+    after = await maybe(nai.storage.create_story("second"))
+    assert {before.id: "first", after.id: "second"} == fresh_read(fake, creds)
+
+
 async def test_a_keystore_that_does_not_open_is_a_decryption_error_when_stories_exist(
     make_client: Any, fake: FakeNovelAI, creds: Credentials
 ) -> None:

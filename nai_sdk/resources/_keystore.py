@@ -193,43 +193,50 @@ def _has_encrypted_objects() -> Flow[bool]:
     return False
 
 
+def _read_answer(key: bytes) -> Flow[tuple[Keystore | None, GetKeystoreResponse | None, Exception | None]]:
+    """One `GET /user/keystore`: (the keystore if it opens, the answer if it parsed, what was wrong otherwise)."""
+    from nai_sdk.keystore import Keystore
+
+    try:
+        answer = yield from call(get_keystore.operation.bind())
+    except UnexpectedAnswerError as exc:
+        # Not the shape the spec gives ({} or [] or ""): refused later unless the account is provably new.
+        return None, None, KeystoreFormatError(f"the keystore answer is malformed ({exc})")
+    _change_index(answer)
+    field: object = answer.keystore
+    if field is None or field == "":
+        return None, answer, KeystoreFormatError("the account has no keystore (null or empty)")
+    if not isinstance(field, str):
+        return None, answer, KeystoreFormatError(f"the keystore field is a {type(field).__name__}, not a str")
+    try:
+        return Keystore.decrypt(field, key), answer, None
+    except (KeystoreFormatError, CompressionError, DecryptionError) as exc:
+        return None, answer, exc
+
+
 def _read_server(key: bytes) -> Flow[tuple[Keystore, dict[str, Any], float | None, bool]]:
     """`GET /user/keystore`, strictly: (keystore, the answer as read, its changeIndex, whether it was usable).
 
     An answer that is absent or does not open gives an empty keystore, but only after the listings proved that the
-    account holds no encrypted object; otherwise its error is raised.
+    account holds no encrypted object; otherwise its error is raised. When the listings show objects, the keystore is
+    read once more first: another device may have created the account's first keystore (and then its first object)
+    between the two reads.
     """
     from nai_sdk.keystore import Keystore
 
-    answer: GetKeystoreResponse | None = None
-    problem: Exception
-    try:
-        answer = yield from call(get_keystore.operation.bind())
-    except UnexpectedAnswerError as exc:
-        # Not the shape the spec gives ({} or [] or ""): refused below unless the account is provably new.
-        problem = KeystoreFormatError(f"the keystore answer is malformed ({exc})")
-    if answer is not None:
-        change_index = _change_index(answer)
-        field: object = answer.keystore
-        if field is None or field == "":
-            problem = KeystoreFormatError("the account has no keystore (null or empty)")
-        elif not isinstance(field, str):
-            problem = KeystoreFormatError(f"the keystore field is a {type(field).__name__}, not a str")
-        else:
-            try:
-                return Keystore.decrypt(field, key), answer.to_dict(), change_index, True
-            except (KeystoreFormatError, CompressionError, DecryptionError) as exc:
-                problem = exc
-    if (yield from _has_encrypted_objects()):
-        if isinstance(problem, DecryptionError):
-            raise problem
-        raise KeystoreFormatError(
-            f"refusing the keystore answer ({problem}): the account holds encrypted objects, so this is not a new "
-            "account, and writing a new keystore would make them unreadable. Nothing was written."
-        ) from problem
+    keystore, answer, problem = yield from _read_answer(key)
+    if keystore is None and (yield from _has_encrypted_objects()):
+        keystore, answer, problem = yield from _read_answer(key)
+        if keystore is None:
+            if isinstance(problem, DecryptionError):
+                raise problem
+            raise KeystoreFormatError(
+                f"refusing the keystore answer ({problem}): the account holds encrypted objects, so this is not a new "
+                "account, and writing a new keystore would make them unreadable. Nothing was written."
+            ) from problem
     if answer is None:
         return Keystore.empty(), {"unreadable": str(problem)}, None, False
-    return Keystore.empty(), answer.to_dict(), _change_index(answer), False
+    return (keystore or Keystore.empty()), answer.to_dict(), _change_index(answer), keystore is not None
 
 
 def _load_locked(state: KeystoreState, key: bytes) -> Flow[Keystore]:
