@@ -55,6 +55,10 @@ _LAZY: dict[str, str] = {
     "Backoff": "nai_sdk._config",
     "OptionArgs": "nai_sdk._config",
     "Kind": "nai_sdk._http",
+    "RawResponse": "nai_sdk._request",
+    "RequestOptions": "nai_sdk._request",
+    "ResponseInfo": "nai_sdk._request",
+    "TransportOptions": "nai_sdk._request",
     "V3Params": "nai_sdk.images",
     "V4Params": "nai_sdk.images",
     "V45Params": "nai_sdk.images",
@@ -122,6 +126,7 @@ if TYPE_CHECKING:
     from nai_sdk._client import AsyncNovelAI, NovelAI
     from nai_sdk._config import Backoff, ClientOptions, OptionArgs
     from nai_sdk._http import Kind
+    from nai_sdk._request import RawResponse, RequestOptions, ResponseInfo, TransportOptions
     from nai_sdk.backup import Manifest, RestoreReport, VerifyReport, verify_backup
     from nai_sdk.content import (
         Document,
@@ -235,6 +240,9 @@ __all__ = [
     "Preset",
     "PresetError",
     "RateLimitError",
+    "RawResponse",
+    "RequestOptions",
+    "ResponseInfo",
     "RestoreReport",
     "ScenarioFile",
     "Story",
@@ -248,6 +256,7 @@ __all__ = [
     "TokenEncodingError",
     "Tokenizer",
     "TokenizerError",
+    "TransportOptions",
     "UnexpectedAnswerError",
     "UnknownModelError",
     "UnknownSettingError",

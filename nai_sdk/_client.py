@@ -12,17 +12,28 @@ a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, ParamSpec, Self, TypeVar, Unpack
 
 import httpx
 
 from nai_sdk._config import ClientOptions, Host, HttpBackend, OptionArgs, resolve_backend
 from nai_sdk._config import resolve_options as _resolve_options
-from nai_sdk._http import Kind, make_async_transport, make_sync_transport
+from nai_sdk._http import (
+    AsyncClientTransport,
+    ClientTransport,
+    Kind,
+    async_environment_client,
+    environment_client,
+    make_async_transport,
+    make_sync_transport,
+)
 from nai_sdk._logging import configure_from_env
+from nai_sdk._request import RawResponse, RequestOptions, capturing, per_call, raw_response
 from nai_sdk._session import AsyncEngine, Session, SyncEngine, make_session
 from nai_sdk.errors import ConfigurationError
 
@@ -40,11 +51,28 @@ if TYPE_CHECKING:
 __all__ = ["AsyncNovelAI", "NovelAI"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-def _check_proxy(proxy: object, transport: object) -> None:
-    if proxy is not None and transport is not None:
-        raise ConfigurationError("pass proxy= or transport=, not both: a transport passed in brings its own proxy")
+def _check_connection_args(
+    proxy: object, transport: object, http_client: object, trust_env: object, client_type: type
+) -> None:
+    """At most one way of reaching the network, each of the right type."""
+    if not isinstance(trust_env, bool):
+        raise ConfigurationError(f"trust_env must be True or False, not {type(trust_env).__name__}")
+    named = (("proxy=", proxy), ("transport=", transport), ("http_client=", http_client))
+    given = [name for name, value in named if value is not None]
+    if trust_env:
+        given.append("trust_env=True")
+    if len(given) > 1:
+        raise ConfigurationError(
+            f"pass one of proxy=, transport=, http_client= and trust_env=True, not {' and '.join(given)}: each "
+            "decides how requests reach the network"
+        )
+    if http_client is not None and not isinstance(http_client, client_type):
+        raise ConfigurationError(f"http_client must be an {client_type.__module__}.{client_type.__qualname__}")
+    if proxy is not None and not isinstance(proxy, str | httpx.Proxy):
+        raise ConfigurationError(f"proxy must be a URL or an httpx.Proxy, not {type(proxy).__name__}")
 
 
 def _call_flow(bound: Bound[T], host: Host | None, kind: Kind | None, follow_moves: bool) -> Flow[T]:
@@ -110,6 +138,14 @@ class NovelAI(_BaseClient):
             (`HTTPS_PROXY`...) are not read: pass `proxy=os.environ["HTTPS_PROXY"]` to use one.
         transport: an httpx transport to use instead of the default pool (a mock in tests, a custom setup); the
             caller keeps ownership of it.
+        http_client: an `httpx.Client` to send through (its transport, mounts, certificates, event hooks, auth
+            and cookies; not its base URL, headers or timeout, which come from the options). It stays the caller's:
+            `close()` leaves it open.
+        trust_env: honour the environment as httpx does: `HTTP(S)_PROXY`, `ALL_PROXY`, `NO_PROXY`,
+            `SSL_CERT_FILE`, `SSL_CERT_DIR` and `.netrc`. Off by default, so that a variable set for other programs
+            never reroutes the requests that carry your credentials.
+        anonymous: build a client without credentials, for the few routes that need none (account recovery).
+            Without it, missing credentials are a `ConfigurationError` here, not at the first request.
         keystore_journal: the directory where the server's keystore is kept before every keystore write, so that
             a bad write can be undone (files of mode 0600); default `NAI_KEYSTORE_JOURNAL` (`off` for none), then
             `$XDG_STATE_HOME/nai-sdk/keystore-journal`. False keeps no journal.
@@ -138,17 +174,27 @@ class NovelAI(_BaseClient):
         password: str | None = None,
         proxy: str | httpx.Proxy | None = None,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        trust_env: bool = False,
         keystore_journal: str | os.PathLike[str] | bool | None = None,
+        anonymous: bool = False,
         **options: Unpack[OptionArgs],
     ) -> None:
         environ = os.environ
         configure_from_env(environ)
         self._options = _resolve_options(environ, **options)
-        _check_proxy(proxy, transport)
-        self._session = make_session(token, email, password, environ, keystore_journal)
+        _check_connection_args(proxy, transport, http_client, trust_env, httpx.Client)
+        self._session = make_session(token, email, password, environ, keystore_journal, anonymous)
         self._session.attach_queue(self._options)
         self._owns_transport = transport is None
-        self._transport = transport if transport is not None else make_sync_transport(proxy)
+        if transport is not None:
+            self._transport = transport
+        elif http_client is not None:
+            self._transport = ClientTransport(http_client, owned=False)
+        elif trust_env:
+            self._transport = ClientTransport(environment_client(), owned=True)
+        else:
+            self._transport = make_sync_transport(proxy)
         self._engine = SyncEngine(self._options, self._transport, self._session)
 
     def with_options(self, **changes: Unpack[OptionArgs]) -> NovelAI:
@@ -211,7 +257,13 @@ class NovelAI(_BaseClient):
         return Modules(self._engine)
 
     def call(
-        self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None, follow_moves: bool = True
+        self,
+        bound: Bound[T],
+        *,
+        host: Host | None = None,
+        kind: Kind | None = None,
+        follow_moves: bool = True,
+        **request: Unpack[RequestOptions],
     ) -> T:
         """Calls any generated operation through this client: its hosts, login, retries and typed errors.
 
@@ -226,6 +278,7 @@ class NovelAI(_BaseClient):
             kind: its retry class (`nai_sdk.Kind`); by default GET, PUT and DELETE are idempotent, the rest unsafe.
             follow_moves: resend to the host that serves the route when the answer proves it moved (see
                 Configuration, "Hosts and routing"); False gets each host's own answer (`nai doctor` does).
+            **request: the per-call options (`nai_sdk.RequestOptions`), as every resource method takes them.
 
         Returns:
             The operation's parsed 2xx answer, typed as its generated model.
@@ -234,7 +287,34 @@ class NovelAI(_BaseClient):
             APIStatusError: the server refused it (one subclass per status).
             UnexpectedAnswerError: the answer does not match the spec.
         """
-        return self._engine.run(_call_flow(bound, host, kind, follow_moves))
+        return self._engine.run(_call_flow(bound, host, kind, follow_moves), per_call(request))
+
+    def with_raw_response(self, method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+        """Wraps a method of this client so that it returns its answers' status and headers with its value.
+
+        Example:
+            >>> raw = nai.with_raw_response(nai.account.priority)()  # doctest: +SKIP
+            >>> raw.status_code, raw.request_id, raw.headers["content-type"], raw.parsed.max_priority_actions
+
+        Args:
+            method: any method of the client or its resources (or a function that calls them).
+
+        Returns:
+            A function with the same parameters, returning a `RawResponse`: `parsed` (the method's value),
+            `status_code`, `headers` and `request_id` of the last answer, and `responses`, every answer of the call.
+
+        Raises:
+            ConfigurationError: the method sent no request before it returned (a stream sends its own when first
+                read).
+        """
+
+        @functools.wraps(method)
+        def with_responses(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+            with capturing() as captured:
+                value = method(*args, **kwargs)
+            return raw_response(value, captured)
+
+        return with_responses
 
     # -- running flows ---------------------------------------------------------------------------------------------
 
@@ -280,6 +360,8 @@ class AsyncNovelAI(_BaseClient):
             aiohttp's faster connection pool) or `"httpx"` (httpx's own pool). Default `NAI_HTTP_BACKEND`.
             Timeouts, retries, proxies, streaming, cancellation and connection limits behave the same with both.
         transport: an httpx async transport to use instead (a mock in tests); overrides `http_backend`.
+        http_client: an `httpx.AsyncClient` to send through (see `NovelAI`); implies `http_backend="httpx"`.
+        trust_env: honour the proxy and certificate environment (see `NovelAI`); sends through httpx.
 
     The other arguments are those of `NovelAI`.
     """
@@ -293,18 +375,31 @@ class AsyncNovelAI(_BaseClient):
         proxy: str | httpx.Proxy | None = None,
         http_backend: HttpBackend | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        trust_env: bool = False,
         keystore_journal: str | os.PathLike[str] | bool | None = None,
+        anonymous: bool = False,
         **options: Unpack[OptionArgs],
     ) -> None:
         environ = os.environ
         configure_from_env(environ)
         self._options = _resolve_options(environ, **options)
-        _check_proxy(proxy, transport)
-        self._session = make_session(token, email, password, environ, keystore_journal)
+        _check_connection_args(proxy, transport, http_client, trust_env, httpx.AsyncClient)
+        self._session = make_session(token, email, password, environ, keystore_journal, anonymous)
         self._session.attach_queue(self._options)
-        self.http_backend: HttpBackend = resolve_backend(http_backend, environ)
+        through_httpx = http_client is not None or trust_env
+        if through_httpx and http_backend == "aiohttp":
+            raise ConfigurationError("http_client= and trust_env=True send through httpx: pass http_backend='httpx'")
+        self.http_backend: HttpBackend = "httpx" if through_httpx else resolve_backend(http_backend, environ)
         self._owns_transport = transport is None
-        self._transport = transport if transport is not None else make_async_transport(self.http_backend, proxy)
+        if transport is not None:
+            self._transport = transport
+        elif http_client is not None:
+            self._transport = AsyncClientTransport(http_client, owned=False)
+        elif trust_env:
+            self._transport = AsyncClientTransport(async_environment_client(), owned=True)
+        else:
+            self._transport = make_async_transport(self.http_backend, proxy)
         self._engine = AsyncEngine(self._options, self._transport, self._session)
 
     def with_options(self, **changes: Unpack[OptionArgs]) -> AsyncNovelAI:
@@ -362,10 +457,34 @@ class AsyncNovelAI(_BaseClient):
         return AsyncModules(self._engine)
 
     async def call(
-        self, bound: Bound[T], *, host: Host | None = None, kind: Kind | None = None, follow_moves: bool = True
+        self,
+        bound: Bound[T],
+        *,
+        host: Host | None = None,
+        kind: Kind | None = None,
+        follow_moves: bool = True,
+        **request: Unpack[RequestOptions],
     ) -> T:
         """Calls any generated operation through this client (see `NovelAI.call`)."""
-        return await self._engine.run(_call_flow(bound, host, kind, follow_moves))
+        return await self._engine.run(_call_flow(bound, host, kind, follow_moves), per_call(request))
+
+    def with_raw_response(self, method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[RawResponse[T]]]:
+        """Wraps a method of this client so that it returns its answers' status and headers with its value.
+
+        Example:
+            >>> raw = await nai.with_raw_response(nai.account.priority)()  # doctest: +SKIP
+            >>> raw.status_code, raw.request_id, raw.parsed.max_priority_actions
+
+        See `NovelAI.with_raw_response`.
+        """
+
+        @functools.wraps(method)
+        async def with_responses(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+            with capturing() as captured:
+                value = await method(*args, **kwargs)
+            return raw_response(value, captured)
+
+        return with_responses
 
     # -- running flows ---------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -91,12 +92,22 @@ class Backoff:
     maximum: float = c.DEFAULT_BACKOFF_MAX
     retry_after_cap: float = c.DEFAULT_RETRY_AFTER_CAP
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("initial", "maximum", "retry_after_cap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ConfigurationError(f"Backoff.{name} must be 0 or more seconds, got {value!r}")
+
 
 def _freeze_headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ConfigurationError("headers must be a mapping of str names to str values")
     return MappingProxyType(dict(value))
 
 
 def _freeze_routes(value: Mapping[str, str]) -> Mapping[str, Host]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"routes must be a mapping of path prefixes to hosts, not {type(value).__name__}")
     routes: dict[str, Host] = {}
     for prefix, host in value.items():
         if not isinstance(prefix, str) or not prefix.startswith("/"):
@@ -109,9 +120,21 @@ def _freeze_routes(value: Mapping[str, str]) -> Mapping[str, Host]:
 
 
 def _to_timeout(value: TimeoutTypes) -> httpx.Timeout:
+    """An `httpx.Timeout` whose every phase is a positive, finite number of seconds or None (no limit)."""
     if isinstance(value, httpx.Timeout):
-        return value
-    return httpx.Timeout(value)
+        timeout = value
+    elif value is None:
+        timeout = httpx.Timeout(None)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigurationError(f"timeout must be a positive number of seconds or None, got {value!r}")
+        timeout = httpx.Timeout(value)
+    else:
+        raise ConfigurationError(f"timeout must be seconds, an httpx.Timeout or None, not {type(value).__name__}")
+    for phase, seconds in timeout.as_dict().items():
+        if seconds is not None and (not math.isfinite(seconds) or seconds <= 0):
+            raise ConfigurationError(f"timeout ({phase}) must be a positive number of seconds or None, got {seconds!r}")
+    return timeout
 
 
 @attrs.frozen
@@ -148,9 +171,9 @@ class ClientOptions:
         default=httpx.Timeout(c.DEFAULT_TIMEOUT, connect=c.DEFAULT_CONNECT_TIMEOUT), converter=_to_timeout
     )
     max_retries: int = attrs.field(default=c.DEFAULT_MAX_RETRIES)
-    backoff: Backoff = Backoff()
+    backoff: Backoff = attrs.field(default=Backoff())
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze_headers)
-    allow_insecure_http: bool = False
+    allow_insecure_http: bool = attrs.field(default=False)
     sse_max_line: int = attrs.field(default=c.DEFAULT_SSE_MAX_LINE)
     sse_max_event: int = attrs.field(default=c.DEFAULT_SSE_MAX_EVENT)
     routes: Mapping[str, Host] = attrs.field(factory=dict, converter=_freeze_routes)
@@ -181,8 +204,18 @@ class ClientOptions:
 
     @max_retries.validator
     def _check_retries(self, _attribute: attrs.Attribute[int], value: int) -> None:
-        if value < 0:
-            raise ConfigurationError("max_retries must be 0 or more")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"max_retries must be a whole number, 0 or more, got {value!r}")
+
+    @backoff.validator
+    def _check_backoff(self, _attribute: attrs.Attribute[Backoff], value: Backoff) -> None:
+        if not isinstance(value, Backoff):
+            raise ConfigurationError(f"backoff must be a nai_sdk.Backoff, not {type(value).__name__}")
+
+    @allow_insecure_http.validator
+    def _check_insecure(self, _attribute: attrs.Attribute[bool], value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"allow_insecure_http must be True or False, not {type(value).__name__}")
 
     @sse_max_line.validator
     @sse_max_event.validator
@@ -228,6 +261,8 @@ class ClientOptions:
 
 
 def _clean_url(url: str) -> str:
+    if not isinstance(url, str):
+        raise ConfigurationError(f"a base URL must be a str, not {type(url).__name__}")
     url = url.strip()
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"a base URL must start with http:// or https://, got {url!r}")

@@ -30,6 +30,7 @@ from nai_client.errors import UnexpectedStatus
 from nai_sdk import _constants as c
 from nai_sdk._config import HOSTS, Backoff, ClientOptions, Host, HttpBackend
 from nai_sdk._json import loads_answer
+from nai_sdk._request import current, record
 from nai_sdk.errors import (
     APIConnectionError,
     APIError,
@@ -47,8 +48,10 @@ if TYPE_CHECKING:
     from nai_client.types import Operation
 
 __all__ = [
+    "AsyncClientTransport",
     "AsyncHTTP",
     "Call",
+    "ClientTransport",
     "Kind",
     "SyncHTTP",
     "connection_error",
@@ -342,8 +345,70 @@ def make_async_transport(backend: HttpBackend, proxy: str | httpx.Proxy | None =
     return httpx.AsyncHTTPTransport(limits=_limits(), proxy=proxy)
 
 
+def _merge_headers(headers: dict[str, str], extra: Mapping[str, str]) -> None:
+    """Sets `extra` in `headers`, replacing a field of the same name written in another case (never sent twice)."""
+    for name, value in extra.items():
+        lowered = name.lower()
+        for existing in [key for key in headers if key.lower() == lowered]:
+            del headers[existing]
+        headers[name] = value
+
+
+class ClientTransport(httpx.BaseTransport):
+    """Sends through an `httpx.Client`: one the user passed in (`NovelAI(http_client=...)`), or one made to honour
+    the environment (`trust_env=True`).
+
+    Requests are handed to `Client.send`, so the client's transport, mounts and proxies, certificates, event hooks,
+    auth and cookies apply; its `base_url`, default headers and timeout do not (the SDK's options build every
+    request). A client passed in belongs to its caller: closing this transport leaves it open.
+    """
+
+    def __init__(self, client: httpx.Client, *, owned: bool) -> None:
+        self.client = client
+        self._owned = owned
+
+    def __repr__(self) -> str:
+        return f"ClientTransport(owned={self._owned})"
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.client.send(request, stream=True)
+
+    def close(self) -> None:
+        if self._owned:
+            self.client.close()
+
+
+class AsyncClientTransport(httpx.AsyncBaseTransport):
+    """The asynchronous twin of `ClientTransport`, over an `httpx.AsyncClient`."""
+
+    def __init__(self, client: httpx.AsyncClient, *, owned: bool) -> None:
+        self.client = client
+        self._owned = owned
+
+    def __repr__(self) -> str:
+        return f"AsyncClientTransport(owned={self._owned})"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.client.send(request, stream=True)
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self.client.aclose()
+
+
+def environment_client() -> httpx.Client:
+    """An `httpx.Client` that reads the proxy, certificate and `.netrc` environment (`trust_env=True`)."""
+    return httpx.Client(trust_env=True, limits=_limits(), timeout=None)
+
+
+def async_environment_client() -> httpx.AsyncClient:
+    """The `httpx.AsyncClient` of `environment_client`."""
+    return httpx.AsyncClient(trust_env=True, limits=_limits(), timeout=None)
+
+
 def _client_headers(options: ClientOptions) -> dict[str, str]:
-    headers = {"User-Agent": c.USER_AGENT, "Accept": "application/json", **options.headers}
+    headers = {"User-Agent": c.USER_AGENT, "Accept": "application/json"}
+    _merge_headers(headers, options.headers)
     for name, value in headers.items():
         if not (name.isascii() and value.isascii()):
             # Caught here, once, rather than as a UnicodeEncodeError from the first request.
@@ -385,7 +450,8 @@ class _Hosts:
         """
         kwargs = call.op.get_kwargs(*call.args, **call.kwargs)
         extra = kwargs.get("headers")
-        if not extra and len(kwargs) == 2 and kwargs["method"] in _PLAIN_METHODS:
+        per_call = current()
+        if per_call is None and not extra and len(kwargs) == 2 and kwargs["method"] in _PLAIN_METHODS:
             # No body, query or headers of its own (most GETs and DELETEs): prebuilt headers, copied by httpx
             # without being parsed again.
             request = httpx.Request(
@@ -406,6 +472,15 @@ class _Hosts:
         params = kwargs.get("params")
         if params:
             url = url.copy_merge_params(params)
+        extensions = self.extensions
+        if per_call is not None:
+            _merge_headers(headers, per_call.headers)
+            if per_call.query:
+                url = url.copy_merge_params(per_call.query)
+            if per_call.body and isinstance(kwargs.get("json"), dict):
+                kwargs["json"] = {**kwargs["json"], **per_call.body}
+            if per_call.timeout is not None:
+                extensions = {"timeout": per_call.timeout}
         if "content" in kwargs or "data" in kwargs or "files" in kwargs:
             return httpx.Request(
                 kwargs["method"],
@@ -415,7 +490,7 @@ class _Hosts:
                 data=kwargs.get("data"),
                 files=kwargs.get("files"),
                 headers=headers,
-                extensions=self.extensions,
+                extensions=extensions,
             )
         method = kwargs["method"].upper()
         body = b""
@@ -426,7 +501,7 @@ class _Hosts:
         elif method in _BODY_METHODS:
             headers["Content-Length"] = "0"
         raw = self._raw_headers(host, headers)
-        request = httpx.Request(method, url, headers=raw, stream=httpx.ByteStream(body), extensions=self.extensions)
+        request = httpx.Request(method, url, headers=raw, stream=httpx.ByteStream(body), extensions=extensions)
         request.read()
         return request
 
@@ -504,6 +579,7 @@ class SyncHTTP:
             else:
                 _log_response(request, response.status_code)
                 if 200 <= response.status_code < 300:
+                    record(response)
                     return response
                 try:
                     response.read()
@@ -585,6 +661,7 @@ class AsyncHTTP:
             else:
                 _log_response(request, response.status_code)
                 if 200 <= response.status_code < 300:
+                    record(response)
                     return response
                 try:
                     await response.aread()

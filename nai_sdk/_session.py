@@ -29,6 +29,7 @@ from nai_sdk._config import ClientOptions, Host
 from nai_sdk._http import AsyncHTTP, Call, Kind, SyncHTTP
 from nai_sdk._locks import Acquire, Pause
 from nai_sdk._queue import STREAM_GRACE_SECONDS, GenerationQueue, account_key, log_wait, queue_for
+from nai_sdk._request import PerCall, applied
 from nai_sdk._routing import log_move, moved_to, route
 from nai_sdk.errors import (
     APIStatusError,
@@ -137,22 +138,31 @@ def make_session(
     password: str | None,
     environ: Mapping[str, str],
     journal: str | os.PathLike[str] | bool | None = None,
+    anonymous: bool = False,
 ) -> Session:
     """The session of a new client. Arguments win as a group over the environment, so `NovelAI(token=...)` never
     mixes in `NAI_USERNAME`.
 
     Raises:
-        ConfigurationError: a non-ASCII token, or an e-mail without a password (or the reverse).
+        ConfigurationError: a non-ASCII or empty token, an e-mail without a password (or the reverse), or no
+            credentials at all without `anonymous`.
     """
     if token is None and email is None and password is None:
         token = environ.get(c.ENV_TOKEN) or None
         email = environ.get(c.ENV_USERNAME) or None
         password = environ.get(c.ENV_PASSWORD) or None
+    for name, value in (("token", token), ("email", email), ("password", password)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigurationError(f"{name} must be a non-empty str")
     if token is not None and not token.isascii():
         # Never shown: a mistyped token may still be most of a real one.
         raise ConfigurationError("the token must be ASCII (it is sent in an HTTP header)")
     if (email is None) != (password is None):
         raise ConfigurationError("an e-mail needs a password and a password needs an e-mail")
+    if token is None and email is None and not anonymous:
+        raise ConfigurationError(
+            NO_CREDENTIALS + "; or anonymous=True for a client that only calls routes needing none (account recovery)"
+        )
     access_key = encryption = None
     if email is not None and password is not None:
         from nai_sdk import crypto
@@ -308,8 +318,16 @@ class SyncEngine:
         """The exceptions the transport raises while a streamed body is read (mapped by `_http.stream_error`)."""
         return self._http.raw_errors
 
-    def run(self, flow: Flow[T]) -> T:
-        """Runs a flow to its end and returns its value; API errors are thrown into the flow."""
+    def run(self, flow: Flow[T], request: PerCall | None = None) -> T:
+        """Runs a flow to its end and returns its value; API errors are thrown into the flow.
+
+        `request` holds the per-call options of the method (`nai_sdk.RequestOptions`), applied to every request the
+        flow sends; a run without them (a login the flow needed) sends none.
+        """
+        with applied(request):
+            return self._run(flow)
+
+    def _run(self, flow: Flow[T]) -> T:
         try:
             step = next(flow)
             while True:
@@ -416,12 +434,17 @@ class SyncEngine:
                 raise
             return self._http.send(call, self._authorization(authorization), host)
 
-    def open_stream(self, call: Call) -> httpx.Response:
+    def open_stream(self, call: Call, request: PerCall | None = None) -> httpx.Response:
         """Sends a streamed request and returns the open response (its body not read yet).
 
         A generation keeps its place in the account's queue until the response is closed: at once when it was read
-        to the end, `STREAM_GRACE_SECONDS` later when it was cut (the server finishes it anyway).
+        to the end, `STREAM_GRACE_SECONDS` later when it was cut (the server finishes it anyway). `request` holds
+        the per-call options (see `run`).
         """
+        with applied(request):
+            return self._open_stream(call)
+
+    def _open_stream(self, call: Call) -> httpx.Response:
         if call.op.generation:
             response: httpx.Response = self._generation(call, stream=True)
             return response
@@ -466,8 +489,12 @@ class AsyncEngine:
         """The exceptions the transport raises while a streamed body is read."""
         return self._http.raw_errors
 
-    async def run(self, flow: Flow[T]) -> T:
+    async def run(self, flow: Flow[T], request: PerCall | None = None) -> T:
         """Runs a flow to its end (see `SyncEngine.run`)."""
+        with applied(request):
+            return await self._run(flow)
+
+    async def _run(self, flow: Flow[T]) -> T:
         try:
             step = next(flow)
             while True:
@@ -576,8 +603,12 @@ class AsyncEngine:
                 raise
             return await self._http.send(call, await self._authorization(authorization), host)
 
-    async def open_stream(self, call: Call) -> httpx.Response:
+    async def open_stream(self, call: Call, request: PerCall | None = None) -> httpx.Response:
         """Sends a streamed request and returns the open response (see `SyncEngine.open_stream`)."""
+        with applied(request):
+            return await self._open_stream(call)
+
+    async def _open_stream(self, call: Call) -> httpx.Response:
         if call.op.generation:
             response: httpx.Response = await self._generation(call, stream=True)
             return response

@@ -71,9 +71,14 @@ async def test_expired_session_logs_in_again(nai: Any, creds: Any, fake: FakeNov
     assert (await maybe(nai.account.priority())).max_priority_actions > 0
 
 
-async def test_no_credentials_is_a_configuration_error(make_client: Any) -> None:
-    nai = make_client()
-    with pytest.raises(ConfigurationError):
+async def test_no_credentials_is_refused_at_construction(make_client: Any) -> None:
+    with pytest.raises(ConfigurationError, match="no credentials"):
+        make_client()
+
+
+async def test_an_anonymous_client_is_refused_at_the_first_call_that_needs_a_login(make_client: Any) -> None:
+    nai = make_client(anonymous=True)
+    with pytest.raises(ConfigurationError, match="no credentials"):
         await maybe(nai.account.priority())
 
 

@@ -41,6 +41,7 @@ def test_every_feature_has_an_example() -> None:
         "image.py",
         "login.py",
         "presets.py",
+        "request_options.py",
         "storage_roundtrip.py",
         "stream.py",
         "tokenize_text.py",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from nai_client.api.subscription import get_subscription
 from nai_client.api.user import (
@@ -36,6 +36,7 @@ from nai_client.models import (
     RecoveryStartRequest,
 )
 
+from nai_sdk._request import RequestOptions, per_call
 from nai_sdk.errors import ConfigurationError
 from nai_sdk.resources._base import AsyncResource, Call, Flow, Kind, Resource, call
 
@@ -142,62 +143,70 @@ def _request_recovery_flow(email: str) -> Flow[None]:
 class Account(Resource):
     """The account (`nai.account`)."""
 
-    def information(self) -> AccountInformationResponse:
+    def information(self, **request: Unpack[RequestOptions]) -> AccountInformationResponse:
         """E-mail verification, trial and ban status, creation date."""
-        return self._engine.run(_get(get_account_information.operation))
+        return self._engine.run(_get(get_account_information.operation), per_call(request))
 
-    def data(self) -> UserAccountDataResponse:
+    def data(self, **request: Unpack[RequestOptions]) -> UserAccountDataResponse:
         """Priority, subscription, keystore field, settings and information in one request."""
-        return self._engine.run(_get(get_user_data.operation))
+        return self._engine.run(_get(get_user_data.operation), per_call(request))
 
-    def priority(self) -> PriorityResponse:
+    def priority(self, **request: Unpack[RequestOptions]) -> PriorityResponse:
         """Priority actions left and the next refill."""
-        return self._engine.run(_get(get_priority.operation))
+        return self._engine.run(_get(get_priority.operation), per_call(request))
 
-    def subscription(self) -> SubscriptionResponse:
+    def subscription(self, **request: Unpack[RequestOptions]) -> SubscriptionResponse:
         """The subscription tier, expiry, perks and training steps left."""
-        return self._engine.run(_get(get_subscription.operation))
+        return self._engine.run(_get(get_subscription.operation), per_call(request))
 
-    def gift_keys(self) -> list[GiftKeysResponseGiftKeysItem]:
+    def gift_keys(self, **request: Unpack[RequestOptions]) -> list[GiftKeysResponseGiftKeysItem]:
         """The gift keys the account bought."""
-        return self._engine.run(_gift_keys_flow())
+        return self._engine.run(_gift_keys_flow(), per_call(request))
 
-    def client_settings(self) -> dict[str, Any]:
+    def client_settings(self, **request: Unpack[RequestOptions]) -> dict[str, Any]:
         """The web client's settings (decoded JSON)."""
-        return self._engine.run(_client_settings_flow())
+        return self._engine.run(_client_settings_flow(), per_call(request))
 
-    def set_client_settings(self, settings: Mapping[str, Any] | str) -> None:
+    def set_client_settings(self, settings: Mapping[str, Any] | str, **request: Unpack[RequestOptions]) -> None:
         """Replaces the web client's settings (a mapping, or a JSON text)."""
-        self._engine.run(_set_client_settings_flow(settings))
+        self._engine.run(_set_client_settings_flow(settings), per_call(request))
 
-    def create_persistent_token(self, *, overwrite: bool = False) -> str | None:
+    def create_persistent_token(self, *, overwrite: bool = False, **request: Unpack[RequestOptions]) -> str | None:
         """Creates a persistent API token (`pst-...`).
 
         Returns:
             The token; None when one exists already and `overwrite` is false (NovelAI never shows it again).
         """
-        return self._engine.run(_persistent_token_flow(overwrite))
+        return self._engine.run(_persistent_token_flow(overwrite), per_call(request))
 
-    def change_access_key(self, email: str, password: str) -> None:
+    def change_access_key(self, email: str, password: str, **request: Unpack[RequestOptions]) -> None:
         """Changes the e-mail and/or password, re-encrypting the keystore under the new password.
 
         The client must have been built from the current e-mail and password; it switches to the new ones.
         """
-        self._engine.run(_change_access_key_flow(self._engine.session, email, password))
+        self._engine.run(_change_access_key_flow(self._engine.session, email, password), per_call(request))
 
-    def request_deletion(self, email: str) -> None:
+    def request_deletion(self, email: str, **request: Unpack[RequestOptions]) -> None:
         """Asks NovelAI to e-mail a deletion token (step 1 of deleting the account)."""
-        self._engine.run(_request_deletion_flow(email))
+        self._engine.run(_request_deletion_flow(email), per_call(request))
 
-    def delete(self, deletion_token: str) -> None:
+    def delete(self, deletion_token: str, **request: Unpack[RequestOptions]) -> None:
         """Deletes the account with the token from the e-mail (step 2). This cannot be undone."""
-        self._engine.run(_delete_flow(deletion_token))
+        self._engine.run(_delete_flow(deletion_token), per_call(request))
 
-    def request_recovery(self, email: str) -> None:
+    def request_recovery(self, email: str, **request: Unpack[RequestOptions]) -> None:
         """Asks NovelAI to e-mail a recovery token (step 1 of recovering an account with a lost password)."""
-        self._engine.run(_request_recovery_flow(email))
+        self._engine.run(_request_recovery_flow(email), per_call(request))
 
-    def recover(self, recovery_token: str, email: str, password: str, *, delete_content: bool = False) -> str:
+    def recover(
+        self,
+        recovery_token: str,
+        email: str,
+        password: str,
+        *,
+        delete_content: bool = False,
+        **request: Unpack[RequestOptions],
+    ) -> str:
         """Sets a new password with the recovery token (step 2).
 
         Encrypted stories cannot be read with the new password (their keystore key came from the old one);
@@ -206,60 +215,70 @@ class Account(Resource):
         Returns:
             An access token for the recovered account.
         """
-        return self._engine.run(_recover_flow(recovery_token, email, password, delete_content))
+        return self._engine.run(_recover_flow(recovery_token, email, password, delete_content), per_call(request))
 
 
 class AsyncAccount(AsyncResource):
     """The account (`nai.account` of `AsyncNovelAI`); see `Account`."""
 
-    async def information(self) -> AccountInformationResponse:
+    async def information(self, **request: Unpack[RequestOptions]) -> AccountInformationResponse:
         """E-mail verification, trial and ban status, creation date."""
-        return await self._engine.run(_get(get_account_information.operation))
+        return await self._engine.run(_get(get_account_information.operation), per_call(request))
 
-    async def data(self) -> UserAccountDataResponse:
+    async def data(self, **request: Unpack[RequestOptions]) -> UserAccountDataResponse:
         """Priority, subscription, keystore field, settings and information in one request."""
-        return await self._engine.run(_get(get_user_data.operation))
+        return await self._engine.run(_get(get_user_data.operation), per_call(request))
 
-    async def priority(self) -> PriorityResponse:
+    async def priority(self, **request: Unpack[RequestOptions]) -> PriorityResponse:
         """Priority actions left and the next refill."""
-        return await self._engine.run(_get(get_priority.operation))
+        return await self._engine.run(_get(get_priority.operation), per_call(request))
 
-    async def subscription(self) -> SubscriptionResponse:
+    async def subscription(self, **request: Unpack[RequestOptions]) -> SubscriptionResponse:
         """The subscription tier, expiry, perks and training steps left."""
-        return await self._engine.run(_get(get_subscription.operation))
+        return await self._engine.run(_get(get_subscription.operation), per_call(request))
 
-    async def gift_keys(self) -> list[GiftKeysResponseGiftKeysItem]:
+    async def gift_keys(self, **request: Unpack[RequestOptions]) -> list[GiftKeysResponseGiftKeysItem]:
         """The gift keys the account bought."""
-        return await self._engine.run(_gift_keys_flow())
+        return await self._engine.run(_gift_keys_flow(), per_call(request))
 
-    async def client_settings(self) -> dict[str, Any]:
+    async def client_settings(self, **request: Unpack[RequestOptions]) -> dict[str, Any]:
         """The web client's settings (decoded JSON)."""
-        return await self._engine.run(_client_settings_flow())
+        return await self._engine.run(_client_settings_flow(), per_call(request))
 
-    async def set_client_settings(self, settings: Mapping[str, Any] | str) -> None:
+    async def set_client_settings(self, settings: Mapping[str, Any] | str, **request: Unpack[RequestOptions]) -> None:
         """Replaces the web client's settings (a mapping, or a JSON text)."""
-        await self._engine.run(_set_client_settings_flow(settings))
+        await self._engine.run(_set_client_settings_flow(settings), per_call(request))
 
-    async def create_persistent_token(self, *, overwrite: bool = False) -> str | None:
+    async def create_persistent_token(
+        self, *, overwrite: bool = False, **request: Unpack[RequestOptions]
+    ) -> str | None:
         """Creates a persistent API token (see `Account.create_persistent_token`)."""
-        return await self._engine.run(_persistent_token_flow(overwrite))
+        return await self._engine.run(_persistent_token_flow(overwrite), per_call(request))
 
-    async def change_access_key(self, email: str, password: str) -> None:
+    async def change_access_key(self, email: str, password: str, **request: Unpack[RequestOptions]) -> None:
         """Changes the e-mail and/or password (see `Account.change_access_key`)."""
-        await self._engine.run(_change_access_key_flow(self._engine.session, email, password))
+        await self._engine.run(_change_access_key_flow(self._engine.session, email, password), per_call(request))
 
-    async def request_deletion(self, email: str) -> None:
+    async def request_deletion(self, email: str, **request: Unpack[RequestOptions]) -> None:
         """Asks NovelAI to e-mail a deletion token."""
-        await self._engine.run(_request_deletion_flow(email))
+        await self._engine.run(_request_deletion_flow(email), per_call(request))
 
-    async def delete(self, deletion_token: str) -> None:
+    async def delete(self, deletion_token: str, **request: Unpack[RequestOptions]) -> None:
         """Deletes the account with the token from the e-mail. This cannot be undone."""
-        await self._engine.run(_delete_flow(deletion_token))
+        await self._engine.run(_delete_flow(deletion_token), per_call(request))
 
-    async def request_recovery(self, email: str) -> None:
+    async def request_recovery(self, email: str, **request: Unpack[RequestOptions]) -> None:
         """Asks NovelAI to e-mail a recovery token."""
-        await self._engine.run(_request_recovery_flow(email))
+        await self._engine.run(_request_recovery_flow(email), per_call(request))
 
-    async def recover(self, recovery_token: str, email: str, password: str, *, delete_content: bool = False) -> str:
+    async def recover(
+        self,
+        recovery_token: str,
+        email: str,
+        password: str,
+        *,
+        delete_content: bool = False,
+        **request: Unpack[RequestOptions],
+    ) -> str:
         """Sets a new password with the recovery token (see `Account.recover`)."""
-        return await self._engine.run(_recover_flow(recovery_token, email, password, delete_content))
+        return await self._engine.run(_recover_flow(recovery_token, email, password, delete_content), per_call(request))

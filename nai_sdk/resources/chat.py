@@ -39,6 +39,7 @@ from nai_client.types import Unset
 from nai_sdk import _constants as c
 from nai_sdk._http import stream_error
 from nai_sdk._json import loads_answer
+from nai_sdk._request import PerCall, RequestOptions, TransportOptions, per_call, split_request
 from nai_sdk._sse import ServerSentEvent, SSEDecoder
 from nai_sdk.errors import FormatError, StreamError, UnexpectedAnswerError, UnknownSettingError
 from nai_sdk.models import ChatModel, get_chat_model
@@ -71,6 +72,15 @@ _COMPLETION_SETTINGS: Final = frozenset(
 _DONE: Final = "[DONE]"
 #: The most characters of a server's text quoted in an error (an event may hold megabytes).
 _QUOTED: Final = 200
+
+
+class ChatCallArgs(ChatSettingsDict, TransportOptions, total=False):
+    """The keyword arguments of `chat` and `chat_stream`: the chat settings and the per-call options."""
+
+
+class CompletionCallArgs(CompletionSettingsDict, TransportOptions, total=False):
+    """The keyword arguments of `complete`: the completion settings and the per-call options."""
+
 
 Messages = str | Sequence["ChatMessageDict | Mapping[str, Any]"]
 
@@ -540,8 +550,9 @@ class ChatStream:
         APIConnectionError: no connection.
     """
 
-    def __init__(self, engine: SyncEngine, body: ChatCompletionRequest) -> None:
+    def __init__(self, engine: SyncEngine, body: ChatCompletionRequest, request: PerCall | None = None) -> None:
         self._engine = engine
+        self._request = request
         self._call = _stream_call(body)
         self._assembler = _assembler(engine, body)
         self._response: httpx.Response | None = None
@@ -567,7 +578,7 @@ class ChatStream:
 
     def _pieces(self) -> Iterator[ChatPiece]:
         assembler = self._assembler
-        self._response = response = self._engine.open_stream(self._call)
+        self._response = response = self._engine.open_stream(self._call, self._request)
         try:
             try:
                 # Read to the end of the body even after [DONE] (it follows at once), so that the connection goes
@@ -599,8 +610,9 @@ class ChatStream:
 class AsyncChatStream:
     """The asynchronous twin of `ChatStream`: `async for piece in stream`, ideally inside `async with`."""
 
-    def __init__(self, engine: AsyncEngine, body: ChatCompletionRequest) -> None:
+    def __init__(self, engine: AsyncEngine, body: ChatCompletionRequest, request: PerCall | None = None) -> None:
         self._engine = engine
+        self._request = request
         self._call = _stream_call(body)
         self._assembler = _assembler(engine, body)
         self._iterator: AsyncIterator[ChatPiece] | None = None
@@ -626,7 +638,7 @@ class AsyncChatStream:
     async def _pieces(self) -> AsyncIterator[ChatPiece]:
         assembler = self._assembler
         engine = self._engine
-        response = await engine.open_stream(self._call)
+        response = await engine.open_stream(self._call, self._request)
         try:
             try:
                 async for chunk in response.aiter_bytes():
@@ -666,7 +678,7 @@ class Chat(Resource):
         model: str | ChatModel,
         *,
         extra_body: Mapping[str, Any] | None = None,
-        **settings: Unpack[ChatSettingsDict],
+        **settings: Unpack[ChatCallArgs],
     ) -> ChatResult:
         """Answers a conversation (`POST /oa/v1/chat/completions` on the text host).
 
@@ -682,7 +694,8 @@ class Chat(Resource):
             extra_body: fields to send that the spec does not list (NovelAI's own samplers), sent as they are.
             **settings: `max_tokens`, `temperature`, `top_p`, `top_k`, `min_p`, `stop`, ... as the spec names them
                 (`nai_client.typed_dicts.ChatSettingsDict`: mypy checks them). An unknown name is an
-                `UnknownSettingError`, raised before anything is sent.
+                `UnknownSettingError`, raised before anything is sent. The per-call options `timeout`,
+                `extra_headers` and `extra_query` (`nai_sdk.RequestOptions`) are taken here too.
 
         Returns:
             The answer's text, message, finish reason and usage, and the whole answer (`raw`).
@@ -693,7 +706,8 @@ class Chat(Resource):
             UnexpectedAnswerError: an answer without choices or text.
             APIConnectionError: no answer. A generation is retried only if it provably never reached the server.
         """
-        return self._engine.run(_chat_flow(chat_request(messages, model, settings, extra_body)))
+        values, request = split_request(settings)
+        return self._engine.run(_chat_flow(chat_request(messages, model, values, extra_body)), request)
 
     def chat_stream(
         self,
@@ -701,7 +715,7 @@ class Chat(Resource):
         model: str | ChatModel,
         *,
         extra_body: Mapping[str, Any] | None = None,
-        **settings: Unpack[ChatSettingsDict],
+        **settings: Unpack[ChatCallArgs],
     ) -> ChatStream:
         """Answers like `chat`, yielding pieces as the server sends them.
 
@@ -713,7 +727,8 @@ class Chat(Resource):
         Returns:
             A `ChatStream` (the request is sent when iteration starts; the arguments are checked now).
         """
-        return ChatStream(self._engine, chat_request(messages, model, settings, extra_body, stream=True))
+        values, request = split_request(settings)
+        return ChatStream(self._engine, chat_request(messages, model, values, extra_body, stream=True), request)
 
     def complete(
         self,
@@ -721,7 +736,7 @@ class Chat(Resource):
         model: str | ChatModel,
         *,
         extra_body: Mapping[str, Any] | None = None,
-        **settings: Unpack[CompletionSettingsDict],
+        **settings: Unpack[CompletionCallArgs],
     ) -> CompletionResult:
         """Continues a text (`POST /oa/v1/completions`): the prompt is sent as it is, with no chat template.
 
@@ -734,14 +749,18 @@ class Chat(Resource):
         Returns:
             The generated text, finish reason and usage.
         """
-        return self._engine.run(_completion_flow(completion_request(prompt, model, settings, extra_body)))
+        values, request = split_request(settings)
+        return self._engine.run(_completion_flow(completion_request(prompt, model, values, extra_body)), request)
 
-    def models(self) -> list[AvailableModel]:
+    def models(self, **request: Unpack[RequestOptions]) -> list[AvailableModel]:
         """The models of the OpenAI-compatible API that the account can use (`GET /oa/v1/models`)."""
-        return self._engine.run(_models_flow())
+        return self._engine.run(_models_flow(), per_call(request))
 
     def count_tokens(
-        self, text: str | Sequence[str] | Sequence[ChatMessageDict | Mapping[str, Any]], model: str | ChatModel
+        self,
+        text: str | Sequence[str] | Sequence[ChatMessageDict | Mapping[str, Any]],
+        model: str | ChatModel,
+        **request: Unpack[RequestOptions],
     ) -> TokenCount:
         """Counts tokens as the model's tokenizer does, on the server (`POST /oa/v1/internal/token-count`).
 
@@ -753,7 +772,7 @@ class Chat(Resource):
         Returns:
             The count, and the token ids when the server sends them.
         """
-        return self._engine.run(_count_flow(_count_request(text, model)))
+        return self._engine.run(_count_flow(_count_request(text, model)), per_call(request))
 
 
 class AsyncChat(AsyncResource):
@@ -767,10 +786,11 @@ class AsyncChat(AsyncResource):
         model: str | ChatModel,
         *,
         extra_body: Mapping[str, Any] | None = None,
-        **settings: Unpack[ChatSettingsDict],
+        **settings: Unpack[ChatCallArgs],
     ) -> ChatResult:
         """Answers a conversation (see `Chat.chat`)."""
-        return await self._engine.run(_chat_flow(chat_request(messages, model, settings, extra_body)))
+        values, request = split_request(settings)
+        return await self._engine.run(_chat_flow(chat_request(messages, model, values, extra_body)), request)
 
     def chat_stream(
         self,
@@ -778,10 +798,11 @@ class AsyncChat(AsyncResource):
         model: str | ChatModel,
         *,
         extra_body: Mapping[str, Any] | None = None,
-        **settings: Unpack[ChatSettingsDict],
+        **settings: Unpack[ChatCallArgs],
     ) -> AsyncChatStream:
         """Answers, yielding pieces as they arrive (see `Chat.chat_stream`); use `async for`."""
-        return AsyncChatStream(self._engine, chat_request(messages, model, settings, extra_body, stream=True))
+        values, request = split_request(settings)
+        return AsyncChatStream(self._engine, chat_request(messages, model, values, extra_body, stream=True), request)
 
     async def complete(
         self,
@@ -789,17 +810,21 @@ class AsyncChat(AsyncResource):
         model: str | ChatModel,
         *,
         extra_body: Mapping[str, Any] | None = None,
-        **settings: Unpack[CompletionSettingsDict],
+        **settings: Unpack[CompletionCallArgs],
     ) -> CompletionResult:
         """Continues a text (see `Chat.complete`)."""
-        return await self._engine.run(_completion_flow(completion_request(prompt, model, settings, extra_body)))
+        values, request = split_request(settings)
+        return await self._engine.run(_completion_flow(completion_request(prompt, model, values, extra_body)), request)
 
-    async def models(self) -> list[AvailableModel]:
+    async def models(self, **request: Unpack[RequestOptions]) -> list[AvailableModel]:
         """The models the account can use (see `Chat.models`)."""
-        return await self._engine.run(_models_flow())
+        return await self._engine.run(_models_flow(), per_call(request))
 
     async def count_tokens(
-        self, text: str | Sequence[str] | Sequence[ChatMessageDict | Mapping[str, Any]], model: str | ChatModel
+        self,
+        text: str | Sequence[str] | Sequence[ChatMessageDict | Mapping[str, Any]],
+        model: str | ChatModel,
+        **request: Unpack[RequestOptions],
     ) -> TokenCount:
         """Counts tokens on the server (see `Chat.count_tokens`)."""
-        return await self._engine.run(_count_flow(_count_request(text, model)))
+        return await self._engine.run(_count_flow(_count_request(text, model)), per_call(request))

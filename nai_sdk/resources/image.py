@@ -8,7 +8,7 @@ import hashlib
 import struct
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeAlias, Unpack, overload
 
 import httpx
 import msgpack  # type: ignore[import-untyped]  # msgpack ships no type information
@@ -28,6 +28,7 @@ from nai_client.models import (
 
 from nai_sdk._http import stream_error
 from nai_sdk._image_io import ImageInput, as_png, image_size
+from nai_sdk._request import PerCall, RequestOptions, per_call, split_request
 from nai_sdk.errors import AnlasLimitError, ImageParamsError, StreamError
 from nai_sdk.images import (
     DirectorTool,
@@ -313,10 +314,13 @@ class ImageStream:
         AnlasLimitError: with `max_anlas`, the request would cost more; nothing was sent.
     """
 
-    def __init__(self, engine: SyncEngine, body: AiGenerateImageRequest, check: Flow[int] | None) -> None:
+    def __init__(
+        self, engine: SyncEngine, body: AiGenerateImageRequest, check: Flow[int] | None, request: PerCall | None = None
+    ) -> None:
         self._engine = engine
         self._body = body
         self._check = check
+        self._request = request
         self._iterator: Iterator[ImagePreview] | None = None
         self._response: httpx.Response | None = None
 
@@ -336,10 +340,12 @@ class ImageStream:
 
     def _events(self) -> Iterator[ImagePreview]:
         if self._check is not None:
-            self._engine.run(self._check)
+            self._engine.run(self._check, self._request)
         bound = generate_image_stream.operation.bind(body=self._body)
         decoder = _FrameDecoder()
-        self._response = response = self._engine.open_stream(Call(bound.operation, bound.kwargs, kind=Kind.GENERATION))
+        self._response = response = self._engine.open_stream(
+            Call(bound.operation, bound.kwargs, kind=Kind.GENERATION), self._request
+        )
         try:
             try:
                 for chunk in response.iter_bytes():
@@ -374,10 +380,13 @@ class ImageStream:
 class AsyncImageStream:
     """The asynchronous twin of `ImageStream`: `async for preview in stream`, inside `async with`."""
 
-    def __init__(self, engine: AsyncEngine, body: AiGenerateImageRequest, check: Flow[int] | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, body: AiGenerateImageRequest, check: Flow[int] | None, request: PerCall | None = None
+    ) -> None:
         self._engine = engine
         self._body = body
         self._check = check
+        self._request = request
         self._iterator: AsyncIterator[ImagePreview] | None = None
 
     @property
@@ -397,10 +406,10 @@ class AsyncImageStream:
     async def _events(self) -> AsyncIterator[ImagePreview]:
         engine = self._engine
         if self._check is not None:
-            await engine.run(self._check)
+            await engine.run(self._check, self._request)
         bound = generate_image_stream.operation.bind(body=self._body)
         decoder = _FrameDecoder()
-        response = await engine.open_stream(Call(bound.operation, bound.kwargs, kind=Kind.GENERATION))
+        response = await engine.open_stream(Call(bound.operation, bound.kwargs, kind=Kind.GENERATION), self._request)
         try:
             try:
                 async for chunk in response.aiter_bytes():
@@ -448,7 +457,13 @@ class Images(Resource):
         self._vibes = _VibeCache()
 
     def generate(
-        self, prompt: str, params: ImageParams | None = None, *, model: str | None = None, max_anlas: int | None = None
+        self,
+        prompt: str,
+        params: ImageParams | None = None,
+        *,
+        model: str | None = None,
+        max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult:
         """Generates images; the parameter class picks the model generation (see `nai_sdk.images`).
 
@@ -467,10 +482,16 @@ class Images(Resource):
             ImageParamsError: settings the model refuses (before anything is sent).
             AnlasLimitError: dearer than `max_anlas`.
         """
-        return self._engine.run(_generate_flow(prompt, params or V45Params(), model, max_anlas))
+        return self._engine.run(_generate_flow(prompt, params or V45Params(), model, max_anlas), per_call(request))
 
     def generate_stream(
-        self, prompt: str, params: ImageParams | None = None, *, model: str | None = None, max_anlas: int | None = None
+        self,
+        prompt: str,
+        params: ImageParams | None = None,
+        *,
+        model: str | None = None,
+        max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageStream:
         """Generates images through `/ai/generate-image-stream`: previews as the steps go, then each final image.
 
@@ -483,10 +504,15 @@ class Images(Resource):
         params = params or V45Params()
         body = _stream_body(prompt, params, model)
         check = _check_cost(params, model, max_anlas) if max_anlas is not None else None
-        return ImageStream(self._engine, body, check)
+        return ImageStream(self._engine, body, check, per_call(request))
 
     def cost(
-        self, params: ImageParams | None = None, *, model: str | None = None, tier: str | int | None = None
+        self,
+        params: ImageParams | None = None,
+        *,
+        model: str | None = None,
+        tier: str | int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> int:
         """What `generate(prompt, params, model=model)` would cost in Anlas; nothing is generated.
 
@@ -495,11 +521,16 @@ class Images(Resource):
             model: a model other than the class's.
             tier: the subscription tier to price for; by default the account's (one request for it).
         """
-        return self._engine.run(_cost_flow(params or V45Params(), model, tier))
+        return self._engine.run(_cost_flow(params or V45Params(), model, tier), per_call(request))
 
     @overload
     def director(
-        self, tool: PlainTool | DirectorTool, image: ImageInput, *, max_anlas: int | None = None
+        self,
+        tool: PlainTool | DirectorTool,
+        image: ImageInput,
+        *,
+        max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult: ...
 
     @overload
@@ -511,6 +542,7 @@ class Images(Resource):
         prompt: str | None = None,
         defry: int | None = None,
         max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult: ...
 
     @overload
@@ -523,6 +555,7 @@ class Images(Resource):
         prompt: str | None = None,
         defry: int | None = None,
         max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult: ...
 
     def director(
@@ -534,6 +567,7 @@ class Images(Resource):
         emotion: Emotion | str | None = None,
         defry: int | None = None,
         max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult:
         """Runs a director tool on an image: `bg-removal`, `lineart`, `sketch`, `declutter`,
         `declutter-keep-bubbles`, `colorize` (`prompt`, `defry`) or `emotion` (`emotion`, `prompt`, `defry`).
@@ -553,7 +587,7 @@ class Images(Resource):
             ImageParamsError: an unknown tool, or an option it does not take (before anything is sent).
         """
         body = director_request(tool, image, prompt=prompt, emotion=emotion, defry=defry)
-        return self._engine.run(_director_flow(body, max_anlas))
+        return self._engine.run(_director_flow(body, max_anlas), per_call(request))
 
     def encode_vibe(
         self,
@@ -562,6 +596,7 @@ class Images(Resource):
         model: str = "nai-diffusion-4-5-full",
         information_extracted: float | None = None,
         strength: float = 0.6,
+        **request: Unpack[RequestOptions],
     ) -> Vibe:
         """Encodes a reference image for vibe transfer on `model` (V4 or V4.5), for `generate(vibes=[...])`.
 
@@ -581,21 +616,35 @@ class Images(Resource):
         cache_key = (_digest(data), key, extracted)
         encoding = self._vibes.get(cache_key)
         if encoding is None:
-            encoding = self._engine.run(_encode_flow(data, model, extracted))
+            encoding = self._engine.run(_encode_flow(data, model, extracted), per_call(request))
             self._vibes.put(cache_key, encoding)
         return Vibe(encoding, extracted, strength, model=model)
 
-    def upscale(self, image: bytes, width: int, height: int, *, scale: AiUpscaleImageRequestScale = 4) -> Image:
+    def upscale(
+        self,
+        image: bytes,
+        width: int,
+        height: int,
+        *,
+        scale: AiUpscaleImageRequestScale = 4,
+        **request: Unpack[RequestOptions],
+    ) -> Image:
         """Upscales a PNG of `width` x `height` by `scale` (2 or 4)."""
-        return self._engine.run(_upscale_flow(image, width, height, scale))
+        return self._engine.run(_upscale_flow(image, width, height, scale), per_call(request))
 
     def annotate(self, image: bytes, model: str = "canny", **parameters: Any) -> Image:
-        """Runs a ControlNet annotator (`canny`, `hed`, `midas`, `mlsd`, `openpose`, ...) on a PNG."""
-        return self._engine.run(_annotate_flow(image, model, parameters))
+        """Runs a ControlNet annotator (`canny`, `hed`, `midas`, `mlsd`, `openpose`, ...) on a PNG.
 
-    def suggest_tags(self, prompt: str, model: str = "nai-diffusion-4-5-full") -> list[TagSuggestion]:
+        `parameters` are the annotator's own; the per-call options (`nai_sdk.RequestOptions`) are taken among them.
+        """
+        settings, request = split_request(parameters)
+        return self._engine.run(_annotate_flow(image, model, settings), request)
+
+    def suggest_tags(
+        self, prompt: str, model: str = "nai-diffusion-4-5-full", **request: Unpack[RequestOptions]
+    ) -> list[TagSuggestion]:
         """Tags that complete the last one of `prompt`."""
-        return self._engine.run(_suggest_flow(prompt, model))
+        return self._engine.run(_suggest_flow(prompt, model), per_call(request))
 
 
 class AsyncImages(AsyncResource):
@@ -608,29 +657,53 @@ class AsyncImages(AsyncResource):
         self._vibes = _VibeCache()
 
     async def generate(
-        self, prompt: str, params: ImageParams | None = None, *, model: str | None = None, max_anlas: int | None = None
+        self,
+        prompt: str,
+        params: ImageParams | None = None,
+        *,
+        model: str | None = None,
+        max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult:
         """Generates images (see `Images.generate`)."""
-        return await self._engine.run(_generate_flow(prompt, params or V45Params(), model, max_anlas))
+        return await self._engine.run(
+            _generate_flow(prompt, params or V45Params(), model, max_anlas), per_call(request)
+        )
 
     def generate_stream(
-        self, prompt: str, params: ImageParams | None = None, *, model: str | None = None, max_anlas: int | None = None
+        self,
+        prompt: str,
+        params: ImageParams | None = None,
+        *,
+        model: str | None = None,
+        max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> AsyncImageStream:
         """Generates images, streaming previews then the final images (see `Images.generate_stream`)."""
         params = params or V45Params()
         body = _stream_body(prompt, params, model)
         check = _check_cost(params, model, max_anlas) if max_anlas is not None else None
-        return AsyncImageStream(self._engine, body, check)
+        return AsyncImageStream(self._engine, body, check, per_call(request))
 
     async def cost(
-        self, params: ImageParams | None = None, *, model: str | None = None, tier: str | int | None = None
+        self,
+        params: ImageParams | None = None,
+        *,
+        model: str | None = None,
+        tier: str | int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> int:
         """What a generation would cost in Anlas (see `Images.cost`)."""
-        return await self._engine.run(_cost_flow(params or V45Params(), model, tier))
+        return await self._engine.run(_cost_flow(params or V45Params(), model, tier), per_call(request))
 
     @overload
     async def director(
-        self, tool: PlainTool | DirectorTool, image: ImageInput, *, max_anlas: int | None = None
+        self,
+        tool: PlainTool | DirectorTool,
+        image: ImageInput,
+        *,
+        max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult: ...
 
     @overload
@@ -642,6 +715,7 @@ class AsyncImages(AsyncResource):
         prompt: str | None = None,
         defry: int | None = None,
         max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult: ...
 
     @overload
@@ -654,6 +728,7 @@ class AsyncImages(AsyncResource):
         prompt: str | None = None,
         defry: int | None = None,
         max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult: ...
 
     async def director(
@@ -665,10 +740,11 @@ class AsyncImages(AsyncResource):
         emotion: Emotion | str | None = None,
         defry: int | None = None,
         max_anlas: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> ImageResult:
         """Runs a director tool on an image (see `Images.director`)."""
         body = director_request(tool, image, prompt=prompt, emotion=emotion, defry=defry)
-        return await self._engine.run(_director_flow(body, max_anlas))
+        return await self._engine.run(_director_flow(body, max_anlas), per_call(request))
 
     async def encode_vibe(
         self,
@@ -677,6 +753,7 @@ class AsyncImages(AsyncResource):
         model: str = "nai-diffusion-4-5-full",
         information_extracted: float | None = None,
         strength: float = 0.6,
+        **request: Unpack[RequestOptions],
     ) -> Vibe:
         """Encodes a reference image for vibe transfer (see `Images.encode_vibe`)."""
         held, data, key, extracted = _vibe_plan(image, model, information_extracted)
@@ -685,18 +762,29 @@ class AsyncImages(AsyncResource):
         cache_key = (_digest(data), key, extracted)
         encoding = self._vibes.get(cache_key)
         if encoding is None:
-            encoding = await self._engine.run(_encode_flow(data, model, extracted))
+            encoding = await self._engine.run(_encode_flow(data, model, extracted), per_call(request))
             self._vibes.put(cache_key, encoding)
         return Vibe(encoding, extracted, strength, model=model)
 
-    async def upscale(self, image: bytes, width: int, height: int, *, scale: AiUpscaleImageRequestScale = 4) -> Image:
+    async def upscale(
+        self,
+        image: bytes,
+        width: int,
+        height: int,
+        *,
+        scale: AiUpscaleImageRequestScale = 4,
+        **request: Unpack[RequestOptions],
+    ) -> Image:
         """Upscales a PNG by `scale` (2 or 4)."""
-        return await self._engine.run(_upscale_flow(image, width, height, scale))
+        return await self._engine.run(_upscale_flow(image, width, height, scale), per_call(request))
 
     async def annotate(self, image: bytes, model: str = "canny", **parameters: Any) -> Image:
         """Runs a ControlNet annotator on a PNG."""
-        return await self._engine.run(_annotate_flow(image, model, parameters))
+        settings, request = split_request(parameters)
+        return await self._engine.run(_annotate_flow(image, model, settings), request)
 
-    async def suggest_tags(self, prompt: str, model: str = "nai-diffusion-4-5-full") -> list[TagSuggestion]:
+    async def suggest_tags(
+        self, prompt: str, model: str = "nai-diffusion-4-5-full", **request: Unpack[RequestOptions]
+    ) -> list[TagSuggestion]:
         """Tags that complete the last one of `prompt`."""
-        return await self._engine.run(_suggest_flow(prompt, model))
+        return await self._engine.run(_suggest_flow(prompt, model), per_call(request))

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, Unpack
 
 import attrs
 from nai_client.api.modules import buy_training_steps, delete_module, get_module, get_modules, train_module
 from nai_client.models import AiModuleDto, AiModuleTrainRequest, BuyTrainingStepsRequest
 from nai_client.types import UNSET, Unset
 
+from nai_sdk._request import RequestOptions, per_call
 from nai_sdk.crypto import b64encode
 from nai_sdk.errors import ConfigurationError, UnknownModelError
 from nai_sdk.models import TextModel, get_model
@@ -252,6 +253,7 @@ class Modules(Resource):
         model: str | TextModel = DEFAULT_TRAINING_MODEL,
         steps: int = 1000,
         lr: float = DEFAULT_LEARNING_RATE,
+        **request: Unpack[RequestOptions],
     ) -> Module:
         """Starts training a module on a text (or several); spends training steps (one Anlas each).
 
@@ -285,23 +287,23 @@ class Modules(Resource):
             PaymentRequiredError: the account has no active subscription.
             ConflictError: fewer than 50 steps, not enough training steps left, or too many modules training.
         """
-        return self._engine.run(_train_flow(text, data, lr, steps, name, description, model))
+        return self._engine.run(_train_flow(text, data, lr, steps, name, description, model), per_call(request))
 
-    def list(self) -> list[Module]:
+    def list(self, **request: Unpack[RequestOptions]) -> list[Module]:
         """Every module of the account."""
-        return self._engine.run(_list_flow())
+        return self._engine.run(_list_flow(), per_call(request))
 
-    def get(self, module_id: str) -> Module:
+    def get(self, module_id: str, **request: Unpack[RequestOptions]) -> Module:
         """One module."""
-        return self._engine.run(_get_flow(module_id))
+        return self._engine.run(_get_flow(module_id), per_call(request))
 
-    def delete(self, module_id: str) -> None:
+    def delete(self, module_id: str, **request: Unpack[RequestOptions]) -> None:
         """Deletes a module."""
-        self._engine.run(_delete_flow(module_id))
+        self._engine.run(_delete_flow(module_id), per_call(request))
 
-    def buy_steps(self, amount: int) -> None:
+    def buy_steps(self, amount: int, **request: Unpack[RequestOptions]) -> None:
         """Buys `amount` training steps (2000..10000) with Anlas."""
-        self._engine.run(_buy_flow(amount))
+        self._engine.run(_buy_flow(amount), per_call(request))
 
 
 class AsyncModules(AsyncResource):
@@ -317,22 +319,23 @@ class AsyncModules(AsyncResource):
         model: str | TextModel = DEFAULT_TRAINING_MODEL,
         steps: int = 1000,
         lr: float = DEFAULT_LEARNING_RATE,
+        **request: Unpack[RequestOptions],
     ) -> Module:
         """Starts training a module on a text (or several); see `Modules.train`."""
-        return await self._engine.run(_train_flow(text, data, lr, steps, name, description, model))
+        return await self._engine.run(_train_flow(text, data, lr, steps, name, description, model), per_call(request))
 
-    async def list(self) -> list[Module]:
+    async def list(self, **request: Unpack[RequestOptions]) -> list[Module]:
         """Every module of the account."""
-        return await self._engine.run(_list_flow())
+        return await self._engine.run(_list_flow(), per_call(request))
 
-    async def get(self, module_id: str) -> Module:
+    async def get(self, module_id: str, **request: Unpack[RequestOptions]) -> Module:
         """One module."""
-        return await self._engine.run(_get_flow(module_id))
+        return await self._engine.run(_get_flow(module_id), per_call(request))
 
-    async def delete(self, module_id: str) -> None:
+    async def delete(self, module_id: str, **request: Unpack[RequestOptions]) -> None:
         """Deletes a module."""
-        await self._engine.run(_delete_flow(module_id))
+        await self._engine.run(_delete_flow(module_id), per_call(request))
 
-    async def buy_steps(self, amount: int) -> None:
+    async def buy_steps(self, amount: int, **request: Unpack[RequestOptions]) -> None:
         """Buys `amount` training steps (2000..10000) with Anlas."""
-        await self._engine.run(_buy_flow(amount))
+        await self._engine.run(_buy_flow(amount), per_call(request))

@@ -26,13 +26,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
 from nai_client.api.objects import create_object, delete_object, get_object, update_object
 from nai_client.models import UserDataInput
 from nai_client.types import UNSET
 
+from nai_sdk._request import RequestOptions, per_call
 from nai_sdk.errors import (
     APIConnectionError,
     ConflictError,
@@ -321,16 +322,16 @@ def _upload_story_flow(session: Session, metadata: dict[str, Any], content_data:
 class Storage(Resource):
     """The keystore and the user objects (`nai.storage`)."""
 
-    def keystore(self, *, refresh: bool = False) -> Keystore:
+    def keystore(self, *, refresh: bool = False, **request: Unpack[RequestOptions]) -> Keystore:
         """The account keystore, opened with the in-memory encryption key (downloaded once, then cached).
 
         Raises:
             ConfigurationError: the client has no e-mail and password (a token cannot open the keystore).
             DecryptionError: the key does not open it.
         """
-        return self._engine.run(_keystore_flow(self._engine.session, refresh))
+        return self._engine.run(_keystore_flow(self._engine.session, refresh), per_call(request))
 
-    def save_keystore(self, keystore: Keystore | None = None) -> None:
+    def save_keystore(self, keystore: Keystore | None = None, **request: Unpack[RequestOptions]) -> None:
         """Saves the keystore's new keys, read-merge-write: keys other devices wrote meanwhile are kept.
 
         Nothing is sent when no key is new.
@@ -344,21 +345,28 @@ class Storage(Resource):
             ConflictError: other devices kept writing through every retry.
             KeystoreFormatError: the server's keystore answer is broken and the account holds encrypted objects.
         """
-        self._engine.run(_save_keystore_flow(self._engine.session, keystore))
+        self._engine.run(_save_keystore_flow(self._engine.session, keystore), per_call(request))
 
     def objects(
-        self, object_type: str, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
+        self,
+        object_type: str,
+        *,
+        progress: Progress | None = None,
+        page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> list[UserObject]:
         """Every object of a type, decrypted; an object that fails to decrypt has `ok` False and `error` set."""
-        return self._engine.run(_list_flow(self._engine.session, object_type, progress, page_size))
+        return self._engine.run(_list_flow(self._engine.session, object_type, progress, page_size), per_call(request))
 
-    def get(self, object_type: str, object_id: str) -> UserObject:
+    def get(self, object_type: str, object_id: str, **request: Unpack[RequestOptions]) -> UserObject:
         """One object, decrypted."""
-        return self._engine.run(_get_flow(self._engine.session, object_type, object_id))
+        return self._engine.run(_get_flow(self._engine.session, object_type, object_id), per_call(request))
 
-    def stories(self, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE) -> list[Story]:
+    def stories(
+        self, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE, **request: Unpack[RequestOptions]
+    ) -> list[Story]:
         """Every story with its content (and through it, its document), decrypted."""
-        return self._engine.run(_stories_flow(self._engine.session, progress, page_size))
+        return self._engine.run(_stories_flow(self._engine.session, progress, page_size), per_call(request))
 
     def download(
         self,
@@ -366,19 +374,20 @@ class Storage(Resource):
         *,
         progress: Progress | None = None,
         page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> dict[str, list[UserObject]]:
         """Every object of the given types, by type; `progress(type, downloaded, None)` after every page."""
-        return self._engine.run(_download_flow(self._engine.session, types, progress, page_size))
+        return self._engine.run(_download_flow(self._engine.session, types, progress, page_size), per_call(request))
 
-    def create(self, obj: UserObject) -> UserObject:
+    def create(self, obj: UserObject, **request: Unpack[RequestOptions]) -> UserObject:
         """Uploads a new object (from `UserObject.new`); NovelAI assigns its id.
 
         Returns:
             The object as stored (with its id and change index).
         """
-        return self._engine.run(_create_flow(self._engine.session, obj))
+        return self._engine.run(_create_flow(self._engine.session, obj), per_call(request))
 
-    def edit(self, obj: UserObject) -> UserObject:
+    def edit(self, obj: UserObject, **request: Unpack[RequestOptions]) -> UserObject:
         """Uploads the changes of an object that was read (nothing is sent if it did not change).
 
         Returns:
@@ -388,15 +397,15 @@ class Storage(Resource):
             ConflictError: it changed on the server since it was read; `.local` is `obj`, `.remote` the server's.
             UploadRefusedError: `obj` failed to decrypt.
         """
-        return self._engine.run(_edit_flow(self._engine.session, obj))
+        return self._engine.run(_edit_flow(self._engine.session, obj), per_call(request))
 
-    def delete(self, object_type: str, object_id: str) -> None:
+    def delete(self, object_type: str, object_id: str, **request: Unpack[RequestOptions]) -> None:
         """Deletes an object."""
-        self._engine.run(_delete_flow(object_type, object_id))
+        self._engine.run(_delete_flow(object_type, object_id), per_call(request))
 
-    def create_story(self, title: str, text: str = "") -> Story:
+    def create_story(self, title: str, text: str = "", **request: Unpack[RequestOptions]) -> Story:
         """Creates a minimal story (metadata and content under a new keystore key)."""
-        return self._engine.run(_new_story_flow(self._engine.session, title, text))
+        return self._engine.run(_new_story_flow(self._engine.session, title, text), per_call(request))
 
     def import_file(
         self,
@@ -404,6 +413,7 @@ class Storage(Resource):
         *,
         placeholders: Mapping[str, str] | None = None,
         into: Story | None = None,
+        **request: Unpack[RequestOptions],
     ) -> Story:
         """Imports a `.story`, `.scenario` or `.lorebook` file as a new story (or a lorebook into a story).
 
@@ -428,9 +438,9 @@ class Storage(Resource):
         from nai_sdk.resources._story_files import import_flow, read_source
 
         file = read_source(source)
-        return self._engine.run(import_flow(self._engine.session, file, placeholders, into))
+        return self._engine.run(import_flow(self._engine.session, file, placeholders, into), per_call(request))
 
-    def export(self, story: Story | str, path: str | os.PathLike[str]) -> Path:
+    def export(self, story: Story | str, path: str | os.PathLike[str], **request: Unpack[RequestOptions]) -> Path:
         """Writes a story as a `.story` file (mode 0600, atomically), as the web client's export holds it.
 
         Args:
@@ -445,10 +455,15 @@ class Storage(Resource):
         """
         from nai_sdk.resources._story_files import export_flow, write_export
 
-        return write_export(path, self._engine.run(export_flow(self._engine.session, story)))
+        return write_export(path, self._engine.run(export_flow(self._engine.session, story), per_call(request)))
 
     def backup(
-        self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
+        self,
+        path: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> Manifest:
         """Writes a backup of the account into the folder `path`: every object and the keystore, byte for byte.
 
@@ -472,7 +487,7 @@ class Storage(Resource):
             DecryptionError: the keystore does not open with the account's key.
             BackupError: the listing kept moving (another device deleting or editing) through every pass.
         """
-        return self._engine.run(backup_flow(self._engine.session, path, progress, page_size))
+        return self._engine.run(backup_flow(self._engine.session, path, progress, page_size), per_call(request))
 
     def restore(
         self,
@@ -481,6 +496,7 @@ class Storage(Resource):
         overwrite: bool = False,
         progress: Progress | None = None,
         page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> RestoreReport:
         """Puts a backup back: the objects the server lacks are created again; with `overwrite`, the rest too.
 
@@ -509,7 +525,9 @@ class Storage(Resource):
             KeystoreConflictError: the backup and the server key one meta differently; nothing was written.
             ConfigurationError: the client has no e-mail and password.
         """
-        return self._engine.run(restore_flow(self._engine.session, path, overwrite, progress, page_size))
+        return self._engine.run(
+            restore_flow(self._engine.session, path, overwrite, progress, page_size), per_call(request)
+        )
 
     def verify(self, path: str | os.PathLike[str]) -> VerifyReport:
         """Checks a backup with the account's key, without any network (`nai_sdk.backup.verify_backup`).
@@ -529,27 +547,36 @@ class Storage(Resource):
 class AsyncStorage(AsyncResource):
     """The keystore and the user objects (`nai.storage` of `AsyncNovelAI`); see `Storage`."""
 
-    async def keystore(self, *, refresh: bool = False) -> Keystore:
+    async def keystore(self, *, refresh: bool = False, **request: Unpack[RequestOptions]) -> Keystore:
         """The account keystore (see `Storage.keystore`)."""
-        return await self._engine.run(_keystore_flow(self._engine.session, refresh))
+        return await self._engine.run(_keystore_flow(self._engine.session, refresh), per_call(request))
 
-    async def save_keystore(self, keystore: Keystore | None = None) -> None:
+    async def save_keystore(self, keystore: Keystore | None = None, **request: Unpack[RequestOptions]) -> None:
         """Saves the keystore's new keys, read-merge-write (see `Storage.save_keystore`)."""
-        await self._engine.run(_save_keystore_flow(self._engine.session, keystore))
+        await self._engine.run(_save_keystore_flow(self._engine.session, keystore), per_call(request))
 
     async def objects(
-        self, object_type: str, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
+        self,
+        object_type: str,
+        *,
+        progress: Progress | None = None,
+        page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> list[UserObject]:
         """Every object of a type, decrypted."""
-        return await self._engine.run(_list_flow(self._engine.session, object_type, progress, page_size))
+        return await self._engine.run(
+            _list_flow(self._engine.session, object_type, progress, page_size), per_call(request)
+        )
 
-    async def get(self, object_type: str, object_id: str) -> UserObject:
+    async def get(self, object_type: str, object_id: str, **request: Unpack[RequestOptions]) -> UserObject:
         """One object, decrypted."""
-        return await self._engine.run(_get_flow(self._engine.session, object_type, object_id))
+        return await self._engine.run(_get_flow(self._engine.session, object_type, object_id), per_call(request))
 
-    async def stories(self, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE) -> list[Story]:
+    async def stories(
+        self, *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE, **request: Unpack[RequestOptions]
+    ) -> list[Story]:
         """Every story with its content, decrypted."""
-        return await self._engine.run(_stories_flow(self._engine.session, progress, page_size))
+        return await self._engine.run(_stories_flow(self._engine.session, progress, page_size), per_call(request))
 
     async def download(
         self,
@@ -557,25 +584,28 @@ class AsyncStorage(AsyncResource):
         *,
         progress: Progress | None = None,
         page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> dict[str, list[UserObject]]:
         """Every object of the given types, by type."""
-        return await self._engine.run(_download_flow(self._engine.session, types, progress, page_size))
+        return await self._engine.run(
+            _download_flow(self._engine.session, types, progress, page_size), per_call(request)
+        )
 
-    async def create(self, obj: UserObject) -> UserObject:
+    async def create(self, obj: UserObject, **request: Unpack[RequestOptions]) -> UserObject:
         """Uploads a new object (see `Storage.create`)."""
-        return await self._engine.run(_create_flow(self._engine.session, obj))
+        return await self._engine.run(_create_flow(self._engine.session, obj), per_call(request))
 
-    async def edit(self, obj: UserObject) -> UserObject:
+    async def edit(self, obj: UserObject, **request: Unpack[RequestOptions]) -> UserObject:
         """Uploads the changes of an object (see `Storage.edit`)."""
-        return await self._engine.run(_edit_flow(self._engine.session, obj))
+        return await self._engine.run(_edit_flow(self._engine.session, obj), per_call(request))
 
-    async def delete(self, object_type: str, object_id: str) -> None:
+    async def delete(self, object_type: str, object_id: str, **request: Unpack[RequestOptions]) -> None:
         """Deletes an object."""
-        await self._engine.run(_delete_flow(object_type, object_id))
+        await self._engine.run(_delete_flow(object_type, object_id), per_call(request))
 
-    async def create_story(self, title: str, text: str = "") -> Story:
+    async def create_story(self, title: str, text: str = "", **request: Unpack[RequestOptions]) -> Story:
         """Creates a minimal story."""
-        return await self._engine.run(_new_story_flow(self._engine.session, title, text))
+        return await self._engine.run(_new_story_flow(self._engine.session, title, text), per_call(request))
 
     async def import_file(
         self,
@@ -583,6 +613,7 @@ class AsyncStorage(AsyncResource):
         *,
         placeholders: Mapping[str, str] | None = None,
         into: Story | None = None,
+        **request: Unpack[RequestOptions],
     ) -> Story:
         """Imports a story, scenario or lorebook file (see `Storage.import_file`); the file is read in a thread."""
         import asyncio
@@ -590,25 +621,30 @@ class AsyncStorage(AsyncResource):
         from nai_sdk.resources._story_files import import_flow, read_source
 
         file = await asyncio.to_thread(read_source, source)
-        return await self._engine.run(import_flow(self._engine.session, file, placeholders, into))
+        return await self._engine.run(import_flow(self._engine.session, file, placeholders, into), per_call(request))
 
-    async def export(self, story: Story | str, path: str | os.PathLike[str]) -> Path:
+    async def export(self, story: Story | str, path: str | os.PathLike[str], **request: Unpack[RequestOptions]) -> Path:
         """Writes a story as a `.story` file (see `Storage.export`); the file is written in a thread."""
         import asyncio
 
         from nai_sdk.resources._story_files import export_flow, write_export
 
-        content = await self._engine.run(export_flow(self._engine.session, story))
+        content = await self._engine.run(export_flow(self._engine.session, story), per_call(request))
         return await asyncio.to_thread(write_export, path, content)
 
     async def backup(
-        self, path: str | os.PathLike[str], *, progress: Progress | None = None, page_size: int = OBJECT_PAGE_SIZE
+        self,
+        path: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> Manifest:
         """Writes a backup of the account into the folder `path` (see `Storage.backup`).
 
         The files are written on the event loop's thread, one object at a time.
         """
-        return await self._engine.run(backup_flow(self._engine.session, path, progress, page_size))
+        return await self._engine.run(backup_flow(self._engine.session, path, progress, page_size), per_call(request))
 
     async def restore(
         self,
@@ -617,9 +653,12 @@ class AsyncStorage(AsyncResource):
         overwrite: bool = False,
         progress: Progress | None = None,
         page_size: int = OBJECT_PAGE_SIZE,
+        **request: Unpack[RequestOptions],
     ) -> RestoreReport:
         """Puts a backup back (see `Storage.restore`)."""
-        return await self._engine.run(restore_flow(self._engine.session, path, overwrite, progress, page_size))
+        return await self._engine.run(
+            restore_flow(self._engine.session, path, overwrite, progress, page_size), per_call(request)
+        )
 
     async def verify(self, path: str | os.PathLike[str]) -> VerifyReport:
         """Checks a backup with the account's key, in a worker thread (see `Storage.verify`)."""

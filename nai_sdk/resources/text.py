@@ -16,11 +16,13 @@ import attrs
 import httpx
 from nai_client.api.ai import generate, generate_stream
 from nai_client.models import AiGenerateParameters, AiGenerateRequest, AiGenerateStreamableResponse
+from nai_client.typed_dicts import GenerationSettingsDict
 from nai_client.types import Unset
 
 from nai_sdk import _constants as c
 from nai_sdk._http import stream_error
 from nai_sdk._json import loads_answer
+from nai_sdk._request import PerCall, RequestOptions, split_request
 from nai_sdk._sse import ServerSentEvent, SSEDecoder
 from nai_sdk.errors import APIError, FormatError, StreamError, TokenEncodingError
 from nai_sdk.resources._base import Call, Flow, Kind, call
@@ -28,8 +30,6 @@ from nai_sdk.resources.chat import AsyncChat, Chat
 from nai_sdk.tokenizers._b64 import b64_to_tokens
 
 if TYPE_CHECKING:
-    from nai_client.typed_dicts import GenerationSettingsDict
-
     from nai_sdk._session import AsyncEngine, SyncEngine
     from nai_sdk.content import StoryContent, StoryFile, UserObject
     from nai_sdk.context import Context
@@ -37,7 +37,20 @@ if TYPE_CHECKING:
     from nai_sdk.presets import BanList, BiasGroup, GenerationRequest, GlobalSettings, Preset
     from nai_sdk.resources.storage import Story
 
-__all__ = ["AsyncText", "AsyncTextStream", "GenerationResult", "StreamPiece", "Text", "TextStream"]
+__all__ = [
+    "AsyncText",
+    "AsyncTextStream",
+    "GenerationCallArgs",
+    "GenerationResult",
+    "StreamPiece",
+    "Text",
+    "TextStream",
+]
+
+
+class GenerationCallArgs(GenerationSettingsDict, RequestOptions, total=False):
+    """The keyword arguments of `generate`, `stream` and `continue_story`: the generation parameters (named as in
+    the spec) and the per-call options (`nai_sdk.RequestOptions`)."""
 
 
 @attrs.frozen
@@ -106,7 +119,7 @@ def _request(
     stop_sequences: Iterable[str | Sequence[int]] | None,
     prefix: str | None,
     max_context: int | str | None,
-    parameters: GenerationSettingsDict,
+    parameters: Mapping[str, Any],
 ) -> GenerationRequest:
     from nai_sdk.presets import build_request
 
@@ -293,8 +306,9 @@ class TextStream:
         APIConnectionError: no connection.
     """
 
-    def __init__(self, engine: Any, request: GenerationRequest) -> None:
+    def __init__(self, engine: Any, request: GenerationRequest, options: PerCall | None = None) -> None:
         self._engine = engine
+        self._options = options
         self._assembler = _assembler(engine, request)
         self._response: httpx.Response | None = None
         self._iterator: Iterator[StreamPiece] | None = None
@@ -314,7 +328,7 @@ class TextStream:
 
     def _pieces(self) -> Iterator[StreamPiece]:
         assembler = self._assembler
-        self._response = response = self._engine.open_stream(_stream_call(assembler.request))
+        self._response = response = self._engine.open_stream(_stream_call(assembler.request), self._options)
         try:
             try:
                 # Read to the end of the body even after the final event (it follows at once), so that the
@@ -346,8 +360,9 @@ class TextStream:
 class AsyncTextStream:
     """The asynchronous twin of `TextStream`: `async for piece in stream`, ideally inside `async with`."""
 
-    def __init__(self, engine: Any, request: GenerationRequest) -> None:
+    def __init__(self, engine: Any, request: GenerationRequest, options: PerCall | None = None) -> None:
         self._engine = engine
+        self._options = options
         self._assembler = _assembler(engine, request)
         self._iterator: AsyncIterator[StreamPiece] | None = None
 
@@ -367,7 +382,7 @@ class AsyncTextStream:
     async def _pieces(self) -> AsyncIterator[StreamPiece]:
         assembler = self._assembler
         engine = self._engine
-        response = await engine.open_stream(_stream_call(assembler.request))
+        response = await engine.open_stream(_stream_call(assembler.request), self._options)
         try:
             try:
                 # Read to the end of the body, as `TextStream` does, to keep the connection.
@@ -409,7 +424,7 @@ class Text(Chat):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Unpack[GenerationSettingsDict],
+        **parameters: Unpack[GenerationCallArgs],
     ) -> GenerationResult:
         """Generates a continuation of `prompt`.
 
@@ -434,6 +449,7 @@ class Text(Chat):
             APIStatusError: refused (402 without a subscription, 400 for invalid parameters, ...).
             APIConnectionError: no answer. A generation is retried only if it provably never reached the server.
         """
+        settings, options = split_request(parameters)
         request = _request(
             prompt,
             model,
@@ -444,9 +460,9 @@ class Text(Chat):
             stop_sequences,
             prefix,
             max_context,
-            parameters,
+            settings,
         )
-        return self._engine.run(_generate_flow(request))
+        return self._engine.run(_generate_flow(request), options)
 
     def stream(
         self,
@@ -460,7 +476,7 @@ class Text(Chat):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Unpack[GenerationSettingsDict],
+        **parameters: Unpack[GenerationCallArgs],
     ) -> TextStream:
         """Generates like `generate`, yielding pieces as the server sends them.
 
@@ -472,6 +488,7 @@ class Text(Chat):
         Returns:
             A `TextStream` (the request is sent when iteration starts).
         """
+        settings, options = split_request(parameters)
         request = _request(
             prompt,
             model,
@@ -482,9 +499,9 @@ class Text(Chat):
             stop_sequences,
             prefix,
             max_context,
-            parameters,
+            settings,
         )
-        return TextStream(self._engine, request)
+        return TextStream(self._engine, request, options)
 
     def continue_story(
         self,
@@ -495,7 +512,7 @@ class Text(Chat):
         max_tokens: int | None = None,
         step: int | None = None,
         text: str | None = None,
-        **parameters: Unpack[GenerationSettingsDict],
+        **parameters: Unpack[GenerationCallArgs],
     ) -> GenerationResult:
         """Generates the continuation of a story, as the web client does: its context built from the story's
         memory, author's note, lorebook and ephemeral entries (`nai_sdk.context.build`), sent with the story's own
@@ -524,10 +541,9 @@ class Text(Chat):
         """
         from nai_sdk.context import story_request
 
-        request = story_request(
-            story, model, context=context, max_tokens=max_tokens, step=step, text=text, **parameters
-        )
-        return self._engine.run(_generate_flow(request))
+        settings, options = split_request(parameters)
+        request = story_request(story, model, context=context, max_tokens=max_tokens, step=step, text=text, **settings)
+        return self._engine.run(_generate_flow(request), options)
 
 
 class AsyncText(AsyncChat):
@@ -545,9 +561,10 @@ class AsyncText(AsyncChat):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Unpack[GenerationSettingsDict],
+        **parameters: Unpack[GenerationCallArgs],
     ) -> GenerationResult:
         """Generates a continuation of `prompt` (see `Text.generate`)."""
+        settings, options = split_request(parameters)
         request = _request(
             prompt,
             model,
@@ -558,9 +575,9 @@ class AsyncText(AsyncChat):
             stop_sequences,
             prefix,
             max_context,
-            parameters,
+            settings,
         )
-        return await self._engine.run(_generate_flow(request))
+        return await self._engine.run(_generate_flow(request), options)
 
     def stream(
         self,
@@ -574,9 +591,10 @@ class AsyncText(AsyncChat):
         stop_sequences: Iterable[str | Sequence[int]] | None = (),
         prefix: str | None = None,
         max_context: int | str | None = None,
-        **parameters: Unpack[GenerationSettingsDict],
+        **parameters: Unpack[GenerationCallArgs],
     ) -> AsyncTextStream:
         """Generates, yielding pieces as they arrive (see `Text.stream`); use `async for`."""
+        settings, options = split_request(parameters)
         request = _request(
             prompt,
             model,
@@ -587,9 +605,9 @@ class AsyncText(AsyncChat):
             stop_sequences,
             prefix,
             max_context,
-            parameters,
+            settings,
         )
-        return AsyncTextStream(self._engine, request)
+        return AsyncTextStream(self._engine, request, options)
 
     async def continue_story(
         self,
@@ -600,12 +618,11 @@ class AsyncText(AsyncChat):
         max_tokens: int | None = None,
         step: int | None = None,
         text: str | None = None,
-        **parameters: Unpack[GenerationSettingsDict],
+        **parameters: Unpack[GenerationCallArgs],
     ) -> GenerationResult:
         """Generates the continuation of a story with its own context and settings (see `Text.continue_story`)."""
         from nai_sdk.context import story_request
 
-        request = story_request(
-            story, model, context=context, max_tokens=max_tokens, step=step, text=text, **parameters
-        )
-        return await self._engine.run(_generate_flow(request))
+        settings, options = split_request(parameters)
+        request = story_request(story, model, context=context, max_tokens=max_tokens, step=step, text=text, **settings)
+        return await self._engine.run(_generate_flow(request), options)

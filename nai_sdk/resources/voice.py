@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from nai_client.api.ai import generate_voice_get
 
+from nai_sdk._request import RequestOptions, per_call
 from nai_sdk.resources._base import AsyncResource, Flow, Kind, Resource, call_content
 
 __all__ = ["AsyncVoice", "Voice"]
@@ -18,7 +21,14 @@ class Voice(Resource):
     """Text to speech (`nai.voice`)."""
 
     def generate(
-        self, text: str, *, seed: str = "Aini", voice: int = -1, opus: bool = False, version: str = "v2"
+        self,
+        text: str,
+        *,
+        seed: str = "Aini",
+        voice: int = -1,
+        opus: bool = False,
+        version: str = "v2",
+        **request: Unpack[RequestOptions],
     ) -> bytes:
         """Speaks `text`.
 
@@ -32,14 +42,21 @@ class Voice(Resource):
         Returns:
             The audio bytes (MP3, or WebM with `opus`).
         """
-        return self._engine.run(_voice_flow(text, seed, voice, opus, version))
+        return self._engine.run(_voice_flow(text, seed, voice, opus, version), per_call(request))
 
 
 class AsyncVoice(AsyncResource):
     """Text to speech (`nai.voice` of `AsyncNovelAI`); see `Voice`."""
 
     async def generate(
-        self, text: str, *, seed: str = "Aini", voice: int = -1, opus: bool = False, version: str = "v2"
+        self,
+        text: str,
+        *,
+        seed: str = "Aini",
+        voice: int = -1,
+        opus: bool = False,
+        version: str = "v2",
+        **request: Unpack[RequestOptions],
     ) -> bytes:
         """Speaks `text` (see `Voice.generate`)."""
-        return await self._engine.run(_voice_flow(text, seed, voice, opus, version))
+        return await self._engine.run(_voice_flow(text, seed, voice, opus, version), per_call(request))

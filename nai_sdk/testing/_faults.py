@@ -29,6 +29,7 @@ import fnmatch
 import json
 import logging
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,6 +191,8 @@ class LoggedRequest:
         status: The status answered, or None when the connection was cut before an answer.
         role: The host the request reached in split-host mode ("api", "text" or "image"), told by the socket it
             arrived on; None in single-URL mode.
+        request_id: The ``X-Request-Id`` the fake answered with.
+        query: The query string, as sent.
     """
 
     method: str
@@ -197,6 +200,8 @@ class LoggedRequest:
     path: str
     status: int | None
     role: str | None = None
+    request_id: str = ""
+    query: str = ""
 
 
 class RequestLog:
@@ -273,17 +278,22 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Every answer names its request, as servers behind a gateway do; the SDK's `with_raw_response` shows it.
+        request_id = uuid.uuid4().hex
         log = self.log
-        if log is None:
-            await self._handle(scope, receive, send)
-            return
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
         role = self.role_of(scope) if self.role_of is not None else None
-        entry = LoggedRequest(scope["method"], host, scope["path"], None, role)
+        query = scope.get("query_string", b"").decode("latin-1")
+        entry = LoggedRequest(scope["method"], host, scope["path"], None, role, request_id, query)
         logged = False
 
         async def logging_send(message: Message) -> None:
             nonlocal logged
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
+            if log is None:
+                await send(message)
+                return
             if message["type"] == "http.response.start" and not logged:
                 # Logged before the answer leaves, so a client that got its answer always finds it in the log.
                 entry.status = message["status"]
@@ -297,7 +307,7 @@ class FaultMiddleware:
             if _dropping.get():
                 # A cut answer logs no status: the client never got one.
                 entry.status = None
-            if not logged:
+            if not logged and log is not None:
                 log.add(entry)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
