@@ -135,7 +135,7 @@ class NovelAI(_BaseClient):
         email: the account e-mail (with `password`); default `NAI_USERNAME`.
         password: the account password; default `NAI_PASSWORD`. Only the keys derived from it are kept.
         proxy: an HTTP proxy for every request (`http://user:password@host:port`). Proxy environment variables
-            (`HTTPS_PROXY`...) are not read: pass `proxy=os.environ["HTTPS_PROXY"]` to use one.
+            (`HTTPS_PROXY`...) are not read unless `trust_env=True`; or pass `proxy=os.environ["HTTPS_PROXY"]`.
         transport: an httpx transport to use instead of the default pool (a mock in tests, a custom setup); the
             caller keeps ownership of it.
         http_client: an `httpx.Client` to send through (its transport, mounts, certificates, event hooks, auth

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, Generic, TypedDict, TypeVar
 
 import attrs
@@ -31,8 +31,9 @@ __all__ = [
     "RequestOptions",
     "ResponseInfo",
     "TransportOptions",
-    "applied",
     "capturing",
+    "enter",
+    "leave",
     "per_call",
     "record",
     "split_request",
@@ -170,14 +171,17 @@ def current() -> PerCall | None:
     return _CURRENT.get()
 
 
-@contextmanager
-def applied(options: PerCall | None) -> Iterator[None]:
-    """Makes `options` the per-call options of the requests sent inside the block (None: none at all)."""
-    token = _CURRENT.set(options)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)
+def enter(options: PerCall | None) -> Token[PerCall | None]:
+    """Makes `options` the per-call options of the requests sent from here on (None: none at all), until `leave`.
+
+    A pair of plain calls rather than a context manager: the engine does this for every call it runs.
+    """
+    return _CURRENT.set(options)
+
+
+def leave(token: Token[PerCall | None]) -> None:
+    """Puts back the per-call options that were in force before `enter` gave `token`."""
+    _CURRENT.reset(token)
 
 
 # --- raw responses --------------------------------------------------------------------------------------------

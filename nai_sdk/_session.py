@@ -29,7 +29,7 @@ from nai_sdk._config import ClientOptions, Host
 from nai_sdk._http import AsyncHTTP, Call, Kind, SyncHTTP
 from nai_sdk._locks import Acquire, Pause
 from nai_sdk._queue import STREAM_GRACE_SECONDS, GenerationQueue, account_key, log_wait, queue_for
-from nai_sdk._request import PerCall, applied
+from nai_sdk._request import PerCall, enter, leave
 from nai_sdk._routing import log_move, moved_to, route
 from nai_sdk.errors import (
     APIStatusError,
@@ -324,8 +324,11 @@ class SyncEngine:
         `request` holds the per-call options of the method (`nai_sdk.RequestOptions`), applied to every request the
         flow sends; a run without them (a login the flow needed) sends none.
         """
-        with applied(request):
+        token = enter(request)
+        try:
             return self._run(flow)
+        finally:
+            leave(token)
 
     def _run(self, flow: Flow[T]) -> T:
         try:
@@ -441,8 +444,11 @@ class SyncEngine:
         to the end, `STREAM_GRACE_SECONDS` later when it was cut (the server finishes it anyway). `request` holds
         the per-call options (see `run`).
         """
-        with applied(request):
+        token = enter(request)
+        try:
             return self._open_stream(call)
+        finally:
+            leave(token)
 
     def _open_stream(self, call: Call) -> httpx.Response:
         if call.op.generation:
@@ -491,8 +497,11 @@ class AsyncEngine:
 
     async def run(self, flow: Flow[T], request: PerCall | None = None) -> T:
         """Runs a flow to its end (see `SyncEngine.run`)."""
-        with applied(request):
+        token = enter(request)
+        try:
             return await self._run(flow)
+        finally:
+            leave(token)
 
     async def _run(self, flow: Flow[T]) -> T:
         try:
@@ -605,8 +614,11 @@ class AsyncEngine:
 
     async def open_stream(self, call: Call, request: PerCall | None = None) -> httpx.Response:
         """Sends a streamed request and returns the open response (see `SyncEngine.open_stream`)."""
-        with applied(request):
+        token = enter(request)
+        try:
             return await self._open_stream(call)
+        finally:
+            leave(token)
 
     async def _open_stream(self, call: Call) -> httpx.Response:
         if call.op.generation:
