@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from nai_sdk import NovelAI, crypto
-from nai_sdk.cli import EXIT_AUTH, EXIT_CONNECTION, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from nai_sdk.cli import EXIT_API, EXIT_AUTH, EXIT_CONNECTION, EXIT_FAILURE, EXIT_FILE, EXIT_OK, EXIT_USAGE, main
 from nai_sdk.cli._progress import ProgressBar
 from nai_sdk.content import UserObject
 from nai_sdk.testing import FakeNovelAI
@@ -135,7 +135,7 @@ def test_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for expected in ("exit codes:", "3  authentication", "4  connection", "NAI_USERNAME", "NAI_BASE_URL", *COMMANDS):
+    for expected in ("exit codes", "3   authentication", "4   connection", "5   file error", "NAI_BASE_URL", *COMMANDS):
         assert expected in out
 
 
@@ -368,7 +368,7 @@ def test_generate_options(run: Any, login_env: Credentials, extra: tuple[str, ..
 def test_generate_stream_cut_midway(run: Any, login_env: Credentials, fake: FakeNovelAI) -> None:
     fake.inject("/ai/generate-stream", drop_mid_stream=3)
     result = run("generate", "The lantern swung", "-m", "kayra", "--max-length", "40", "--param", "min_length=40")
-    _assert_clean_failure(result, EXIT_FAILURE)
+    _assert_clean_failure(result, EXIT_API)
     assert "stream" in result.err
     assert result.out.endswith("\n")
 
@@ -390,7 +390,7 @@ def test_chat_conversation_from_stdin(run: Any, login_env: Credentials, monkeypa
 def test_chat_stream_cut_midway(run: Any, login_env: Credentials, fake: FakeNovelAI) -> None:
     fake.inject("/oa/v1/chat/completions", drop_mid_stream=3)
     result = run("chat", "Hello", "--max-tokens", "20")
-    _assert_clean_failure(result, EXIT_FAILURE)
+    _assert_clean_failure(result, EXIT_API)
     assert "stream" in result.err
     assert result.out.endswith("\n")
 
@@ -398,7 +398,7 @@ def test_chat_stream_cut_midway(run: Any, login_env: Credentials, fake: FakeNove
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (("-m", "kayra"), "nai.text.generate"),
+        (("-m", "kayra"), "'kayra' is a text model, which `nai generate` takes"),
         (("-m", "glm-9"), "xialong-v1 (xialong)"),
         (("--param", "tempreture=1"), "--extra"),
     ],
@@ -430,7 +430,8 @@ def test_generate_bad_preset_file(run: Any, login_env: Credentials, tmp_path: Pa
     path = tmp_path / "broken.preset"
     path.write_text("{ not json", encoding="utf-8")
     result = run("generate", "-m", "kayra", "--preset-file", str(path), "Hi")
-    _assert_clean_failure(result, EXIT_USAGE)
+    _assert_clean_failure(result, EXIT_FILE)
+    assert f"nai: the preset file is not valid: {path}: " in result.err
 
 
 def test_generate_missing_token(run: Any, fake: FakeNovelAI) -> None:
@@ -468,7 +469,7 @@ def test_generate_without_subscription(
     with FakeNovelAI() as poor:  # no default tier: AI routes answer 402
         _, token = poor.add_account(crypto.access_key(creds.email, creds.password))
         result = run("generate", "Hi", "--token", token, "--base-url", poor.base_url)
-    _assert_clean_failure(result, EXIT_FAILURE, token)
+    _assert_clean_failure(result, EXIT_API, token)
     assert "subscription" in result.err
 
 
@@ -715,7 +716,7 @@ def test_fake_server_bad_state_file(run: Any, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text('{"version": 99}', encoding="utf-8")
     result = run("fake-server", "--port", "0", "--state", str(state))
-    _assert_clean_failure(result, EXIT_FAILURE)
+    _assert_clean_failure(result, EXIT_FILE)
     assert "state file" in result.err
 
 
@@ -760,7 +761,11 @@ def test_backup_restore_and_verify_end_to_end(
     assert "restored from" in result.out and "4 created, 0 overwritten, 0 already there, 0 failed" in result.out
     assert "restoring storycontent [" in result.err
     with _client(fake, login_env) as nai:
-        found = {story.title: story.content.data["story"] for story in nai.storage.stories() if story.content}
+        found = {
+            story.title: story.content.data["story"]
+            for story in nai.storage.stories()
+            if story.content is not None and story.content.data is not None
+        }
     assert {"The Lantern": {"fragments": [{"data": "It swung."}]}, "Snow": {"fragments": [{"data": "White."}]}} == found
 
     result = run("restore", str(folder), "--no-progress")
@@ -790,10 +795,10 @@ def test_backup_refuses_a_folder_in_use_and_verify_a_folder_that_is_no_backup(
     run: Any, login_env: Credentials, tmp_path: Path
 ) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    _assert_clean_failure(run("backup", str(tmp_path), "--no-progress"), EXIT_FAILURE)
+    _assert_clean_failure(run("backup", str(tmp_path), "--no-progress"), EXIT_FILE)
     assert "not empty" in run("backup", str(tmp_path), "--no-progress").err
     result = run("verify-backup", str(tmp_path))
-    _assert_clean_failure(result, EXIT_FAILURE)
+    _assert_clean_failure(result, EXIT_FILE)
     assert "manifest.json does not exist" in result.err
     assert "mine" == (tmp_path / "notes.txt").read_text()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nai_sdk._png import encode_png, size_of
-from nai_sdk.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from nai_sdk.cli import EXIT_FILE, EXIT_OK, EXIT_USAGE, main
 from nai_sdk.images import V5Params, VibeFile, read_metadata
 from nai_sdk.testing import FakeNovelAI
 from nai_sdk.testing._media import png_image, png_metadata
@@ -89,10 +89,11 @@ def test_info_on_a_damaged_file_is_one_line(run: Any, tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(PNG_SIGNATURE + b"junk")
     result = run("image", "info", str(bad))
-    assert (EXIT_FAILURE, 1) == (result.code, result.err.count("\n")), result
-    assert result.err.startswith("nai: ImageFormatError")
+    assert (EXIT_FILE, 1) == (result.code, result.err.count("\n")), result
+    assert result.err.startswith(f"nai: the image {bad} is not valid: ")
     missing = run("image", "info", str(tmp_path / "missing.png"))
-    assert EXIT_FAILURE == missing.code
+    assert EXIT_FILE == missing.code
+    assert f"nai: cannot read the image {tmp_path / 'missing.png'}: No such file or directory\n" == missing.err
 
 
 def test_cost_and_dry_run_send_nothing(run: Any, fake: FakeNovelAI, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """`nai`: the command-line interface of nai-sdk (also `python -m nai_sdk`).
 
-Run `nai --help` for the commands, the credentials they read, and the exit codes scripts can test:
+Run `nai --help` for the commands, the credentials they read, and the exit codes scripts can test (`ExitCode`,
+the same for every command, documented in docs/cli.md):
 
-    0 success, 1 the command failed, 2 usage error, 3 authentication, 4 connection, 130 interrupted.
+    0 success, 1 the command failed, 2 usage error, 3 authentication, 4 connection, 5 file error,
+    6 NovelAI refused the request, 130 interrupted.
 
 Errors are reported as one line on stderr (`nai: ...`), never as a traceback unless `--debug` is given.
 """
@@ -17,26 +19,32 @@ import traceback
 from collections.abc import Sequence
 
 from nai_sdk.cli._errors import (
+    EXIT_API,
     EXIT_AUTH,
     EXIT_CONNECTION,
     EXIT_FAILURE,
+    EXIT_FILE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
+    ExitCode,
     describe,
 )
 from nai_sdk.cli._image import normalize_argv
 from nai_sdk.cli._parser import build_parser
 
 __all__ = [
+    "EXIT_API",
     "EXIT_AUTH",
     "EXIT_CONNECTION",
     "EXIT_FAILURE",
+    "EXIT_FILE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "CliError",
+    "ExitCode",
     "main",
 ]
 
@@ -61,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs `nai` with `argv` (default: the process arguments).
 
     Returns:
-        The exit code (see the module docstring); argparse exits with 0 for `--help` and 2 for bad arguments.
+        The exit code, an `ExitCode`; argparse exits with 0 for `--help` and 2 (`ExitCode.USAGE`) for bad
+        arguments.
     """
     parser = build_parser()
     args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
@@ -90,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         described = describe(exc, _server(args))
+        code: int
         if described is None:
             code, message = (
                 EXIT_FAILURE,

@@ -11,12 +11,13 @@ import argparse
 import getpass
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Literal
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from nai_sdk import _constants as c
-from nai_sdk.cli._errors import EXIT_AUTH, EXIT_USAGE, CliError
+from nai_sdk.cli._errors import EXIT_AUTH, CliError
 
 if TYPE_CHECKING:
     from nai_sdk import NovelAI
@@ -93,25 +94,16 @@ def resolve_credentials(args: argparse.Namespace, need: Need) -> Credentials:
     return Credentials(token=token, email=email, password=read_password(args, email))
 
 
-def make_client(args: argparse.Namespace, credentials: Credentials) -> NovelAI:
-    """A `NovelAI` client with the command's server options and credentials.
+def make_client(args: argparse.Namespace, credentials: Credentials) -> AbstractContextManager[NovelAI]:
+    """A `NovelAI` client with the command's server options and credentials, for a `with` block.
+
+    Its retries after a refused connection are brief, and a server that cannot be reached ends the command with
+    one message naming the URL (see `nai_sdk.cli._connect`).
 
     Raises:
+        CliError: bad server options (`ExitCode.USAGE`), or an unreachable server (`ExitCode.CONNECTION`).
         ConfigurationError: a malformed URL or setting (reported as a usage error).
     """
-    from nai_sdk import NovelAI
+    from nai_sdk.cli._connect import connect
 
-    if args.max_retries is not None and args.max_retries < 0:
-        raise CliError("--max-retries must be 0 or more", EXIT_USAGE)
-    options: dict[str, Any] = {
-        "base_url": args.base_url,
-        "api_url": args.api_base_url,
-        "text_url": args.text_base_url,
-        "image_url": args.image_base_url,
-        "max_retries": args.max_retries,
-    }
-    if args.timeout is not None:
-        if args.timeout <= 0:
-            raise CliError("--timeout must be a positive number of seconds", EXIT_USAGE)
-        options["timeout"] = args.timeout
-    return NovelAI(token=credentials.token, email=credentials.email, password=credentials.password, **options)
+    return connect(args, credentials)

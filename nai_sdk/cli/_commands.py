@@ -19,7 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from nai_sdk._files import private_folder, write_private
 from nai_sdk.cli._auth import make_client, read_password, resolve_credentials
-from nai_sdk.cli._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
+from nai_sdk.cli._errors import (
+    EXIT_CONNECTION,
+    EXIT_FAILURE,
+    EXIT_FILE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    check_output_file,
+    check_output_folder,
+    file_errors,
+)
+from nai_sdk.cli._models import chat_model, text_model, tokenizer_target
 from nai_sdk.cli._progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -71,9 +82,10 @@ def access_key(args: argparse.Namespace) -> int:
 def decode(args: argparse.Namespace) -> int:
     from nai_sdk.tokenizers import b64_to_tokens, get_tokenizer
 
+    model = text_model(args.model, "MODEL")  # before reading stdin: a typo is a usage error
     data = _read_input(args.data, args).strip()
-    tokens = b64_to_tokens(data, args.model)
-    text = get_tokenizer(args.model).decode(tokens)
+    tokens = b64_to_tokens(data, model)
+    text = get_tokenizer(model).decode(tokens)
     if args.json:
         _out(json.dumps({"model": args.model, "tokens": tokens, "text": text}, ensure_ascii=False))
     else:
@@ -86,6 +98,7 @@ def tokenize(args: argparse.Namespace) -> int:
     from nai_sdk.errors import UnknownModelError
     from nai_sdk.tokenizers import get_tokenizer, tokens_to_b64
 
+    tokenizer_target(args.model)  # before reading stdin: a typo is a usage error
     text = _read_input(args.text, args)
     tokens = get_tokenizer(args.model).encode(text, add_bos=args.bos)
     b64: str | None
@@ -158,7 +171,14 @@ def doctor(args: argparse.Namespace) -> int:
     with make_client(args, credentials) as nai:
         options = nai.options
         report = diagnose(nai)
-    _out(render(report, {"api": options.api_url, "text": options.text_url, "image": options.image_url}))
+    urls = {"api": options.api_url, "text": options.text_url, "image": options.image_url}
+    if set(urls.values()) <= set(report.unreachable):
+        raise CliError(
+            f"cannot reach NovelAI at {', '.join(report.unreachable)}: no host accepted a connection; is the URL "
+            "right? Set it with --base-url or NAI_BASE_URL, or start a local fake NovelAI with `nai fake-server`",
+            EXIT_CONNECTION,
+        )
+    _out(render(report, urls))
     unreachable = [family for family, results in report.results.items() if all(r.verdict != "serves" for r in results)]
     if unreachable:
         _err(f"no host serves: {', '.join(unreachable)}")
@@ -202,13 +222,13 @@ def _parameters(pairs: list[str]) -> dict[str, Any]:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from nai_sdk.models import get_model
     from nai_sdk.presets import Preset
 
-    model = get_model(args.model)  # before asking for a password: a typo is a usage error
+    model = text_model(args.model)  # before asking for a password: a typo is a usage error
     preset: Preset | str | None = args.preset
     if args.preset_file is not None:
-        preset = Preset.from_file(args.preset_file)
+        with file_errors(args.preset_file, "the preset file"):
+            preset = Preset.from_file(args.preset_file)
     elif args.preset is not None:
         preset = Preset.official(model, args.preset)
     parameters = _parameters(args.param)
@@ -272,10 +292,9 @@ def _chat_turn(
 
 def chat(args: argparse.Namespace) -> int:
     from nai_sdk.errors import UnknownSettingError
-    from nai_sdk.models import get_chat_model
     from nai_sdk.resources.chat import chat_request
 
-    model = get_chat_model(args.model)  # before asking for a password: a typo is a usage error
+    model = chat_model(args.model)  # before asking for a password: a typo is a usage error
     settings = _parameters(args.param)
     extra = _parameters(args.extra)
     if args.max_tokens is not None:
@@ -330,12 +349,13 @@ def _file_name(title: str | None, object_id: str) -> str:
 
 
 def download(args: argparse.Namespace) -> int:
+    folder = Path(args.out)
+    check_output_folder(folder)  # before the password and the download
     credentials = resolve_credentials(args, "password")
     bar = ProgressBar(enabled=not args.no_progress)
     with make_client(args, credentials) as nai:
         stories = nai.storage.stories(progress=lambda kind, done, total: bar.update(f"downloading {kind}", done, total))
     bar.finish()
-    folder = Path(args.out)
     private_folder(folder)
     failed = 0
     for index, story in enumerate(stories, 1):
@@ -372,9 +392,10 @@ def download(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from nai_sdk.errors import NovelAIError
 
+    folder = Path(args.out)
+    check_output_folder(folder)  # before the password and the download
     credentials = resolve_credentials(args, "password")
     bar = ProgressBar(enabled=not args.no_progress)
-    folder = Path(args.out)
     failed = 0
     with make_client(args, credentials) as nai:
         if args.ids:
@@ -390,6 +411,8 @@ def export(args: argparse.Namespace) -> int:
             try:
                 nai.storage.export(story, path.with_name(path.name + ".story"))
             except NovelAIError as exc:
+                if _ends_the_command(exc):
+                    raise
                 failed += 1
                 bar.finish()
                 _err(f"nai: story {story_id} not exported: {exc}")
@@ -397,6 +420,17 @@ def export(args: argparse.Namespace) -> int:
     bar.finish()
     _out(f"exported {len(stories) - failed} of {len(stories)} stories to {folder}")
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _ends_the_command(exc: BaseException) -> bool:
+    """Whether a failure of one story or file concerns them all: no connection, or the login refused.
+
+    Those end the command with their own exit code (4, 3) and one message, instead of one "not exported" line per
+    story that would all say the same.
+    """
+    from nai_sdk.errors import APIConnectionError, AuthenticationError, PermissionDeniedError
+
+    return isinstance(exc, APIConnectionError | AuthenticationError | PermissionDeniedError)
 
 
 def _placeholder_values(args: argparse.Namespace) -> dict[str, str]:
@@ -432,7 +466,8 @@ def import_files(args: argparse.Namespace) -> int:
     # Every file is read and checked, and every question answered, before the first upload.
     files = []
     for name in args.files:
-        file = read_file(name)
+        with file_errors(name, "the story file"):
+            file = read_file(name)
         values = _ask_placeholders(file, given, ask) if isinstance(file, ScenarioFile) else None
         files.append((name, file, values))
     credentials = resolve_credentials(args, "password")
@@ -443,6 +478,8 @@ def import_files(args: argparse.Namespace) -> int:
             try:
                 story = nai.storage.import_file(file, placeholders=values)
             except NovelAIError as exc:
+                if _ends_the_command(exc):
+                    raise
                 failed += 1
                 bar.finish()
                 _err(f"nai: {name} not imported: {exc}")
@@ -460,12 +497,19 @@ def import_files(args: argparse.Namespace) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
+    from nai_sdk.errors import BackupError
+
+    check_output_folder(args.dir, empty=True)  # before the password and the download
     credentials = resolve_credentials(args, "password")
     bar = ProgressBar(enabled=not args.no_progress)
     with make_client(args, credentials) as nai:
-        manifest = nai.storage.backup(
-            args.dir, progress=lambda kind, done, total: bar.update(f"backing up {kind}", done, total)
-        )
+        try:
+            manifest = nai.storage.backup(
+                args.dir, progress=lambda kind, done, total: bar.update(f"backing up {kind}", done, total)
+            )
+        except BackupError as exc:
+            # Here it means the account's listing kept changing (another device at work), not a damaged file.
+            raise CliError(str(exc), EXIT_FAILURE) from exc
     bar.finish()
     counts = ", ".join(f"{kind} {count}" for kind, count in manifest.counts().items())
     _out(f"backed up {len(manifest.objects)} objects ({counts}) and the keystore to {args.dir}")
@@ -473,6 +517,9 @@ def backup(args: argparse.Namespace) -> int:
 
 
 def restore(args: argparse.Namespace) -> int:
+    from nai_sdk.backup import read_manifest
+
+    read_manifest(args.dir)  # before asking for a password: not a backup is a file error, and worth none
     credentials = resolve_credentials(args, "password")
     bar = ProgressBar(enabled=not args.no_progress)
 
@@ -535,6 +582,8 @@ def fake_server(args: argparse.Namespace) -> int:
         ) from exc
     from nai_sdk import crypto
 
+    if args.state is not None:
+        check_output_file(args.state)  # saved after every change: an unwritable path would fail mid-run
     password = read_password(args, args.account) if args.account else None
     try:
         server = FakeNovelAI(
@@ -547,8 +596,10 @@ def fake_server(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             split_hosts=args.split_hosts,
         )
+    except OSError as exc:
+        raise CliError(f"cannot read the state file {args.state}: {exc.strerror or exc}", EXIT_FILE) from exc
     except (ValueError, KeyError, TypeError) as exc:
-        raise CliError(f"cannot read the state file {args.state}: {exc}") from exc
+        raise CliError(f"the state file {args.state} is not valid: {exc}", EXIT_FILE) from exc
     if args.account and password is not None:
         key = crypto.access_key(args.account, password)
         if server.state.account_by_key(key) is None:

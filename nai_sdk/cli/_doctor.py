@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from nai_sdk._config import HOSTS
-from nai_sdk._http import Call
+from nai_sdk._http import Call, never_reached_server
 from nai_sdk._routing import moved_to, route
 from nai_sdk.errors import APIConnectionError, APIStatusError, NovelAIError
 
@@ -58,6 +58,8 @@ class Doctor:
 
     results: dict[str, tuple[ProbeResult, ...]]
     routes: dict[str, str]
+    #: The base URLs no connection could be made to; each was tried once, and then no more.
+    unreachable: tuple[str, ...]
     tier: str | None
     context_tokens: int | None
     text_models: tuple[str, ...]
@@ -91,7 +93,16 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class _Unreached(Exception):
+    """A probe's host refused the connection: no request reached it."""
+
+
 def _probe(nai: NovelAI, bound: Bound[Any], host: Host) -> ProbeResult:
+    """What `host` answers to one probe.
+
+    Raises:
+        _Unreached: no connection could be made to the host.
+    """
     try:
         nai.call(bound, host=host, follow_moves=False)
     except APIStatusError as exc:
@@ -99,7 +110,10 @@ def _probe(nai: NovelAI, bound: Bound[Any], host: Host) -> ProbeResult:
         moved = moved_to(exc, call, host) is not None
         return ProbeResult(host, "moved" if moved else "refused", _shorten(f"{exc.status_code} {exc.message}"))
     except APIConnectionError as exc:
-        return ProbeResult(host, "no answer", _shorten(type(exc).__name__))
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if never_reached_server(cause):
+            raise _Unreached from exc
+        return ProbeResult(host, "no answer", _shorten(type(cause).__name__))
     except NovelAIError as exc:
         # A 2xx whose body the spec does not describe: the route is served, its answer changed.
         return ProbeResult(host, "serves", _shorten(f"2xx, but {type(exc).__name__}"))
@@ -109,25 +123,52 @@ def _probe(nai: NovelAI, bound: Bound[Any], host: Host) -> ProbeResult:
 def diagnose(nai: NovelAI, hosts: Sequence[Host] = HOSTS) -> Doctor:
     """Probes every route family on every host, and reads the tier and the models.
 
+    A host whose URL refused a connection is not asked again (its later probes show "no answer" at once), and
+    when no host could be reached at all, the tier and the models are not asked for.
+
     Args:
         nai: a client logged in to the account (its URLs say where the three hosts are).
         hosts: the hosts to ask.
     """
     from nai_sdk.models import IMAGE_MODELS, TEXT_MODELS, TIERS
 
+    urls: dict[str, str] = {"api": nai.options.api_url, "text": nai.options.text_url, "image": nai.options.image_url}
+    unreachable: dict[str, None] = {}  # the URLs that refused, in order
     results: dict[str, tuple[ProbeResult, ...]] = {}
     routes: dict[str, str] = {}
     for probe in _probes():
         bound = probe.bound()
-        results[probe.family] = tuple(_probe(nai, bound, host) for host in hosts)
+        answers = []
+        for host in hosts:
+            if urls[host] in unreachable:
+                answers.append(ProbeResult(host, "no answer", "not reached"))
+                continue
+            try:
+                answers.append(_probe(nai, bound, host))
+            except _Unreached:
+                unreachable[urls[host]] = None
+                answers.append(ProbeResult(host, "no answer", "not reached"))
+        results[probe.family] = tuple(answers)
         routes[probe.family] = route(Call(bound.operation, bound.kwargs, args=bound.args), nai.options, {})
+    if all(urls[host] in unreachable for host in hosts):
+        return Doctor(
+            results=results,
+            routes=routes,
+            unreachable=tuple(unreachable),
+            tier=None,
+            context_tokens=None,
+            text_models=(),
+            served_models=(),
+            image_models=tuple(IMAGE_MODELS),
+        )
     tier: str | None = None
     context: int | None = None
     try:
-        subscription = nai.account.subscription()
-        tier_index = int(subscription.tier)
-        tier = TIERS[tier_index] if 0 <= tier_index < len(TIERS) else str(tier_index)
-        context = int(subscription.perks.context_tokens)
+        if urls[routes["account"]] not in unreachable:
+            subscription = nai.account.subscription()
+            tier_index = int(subscription.tier)
+            tier = TIERS[tier_index] if 0 <= tier_index < len(TIERS) else str(tier_index)
+            context = int(subscription.perks.context_tokens)
     except (NovelAIError, ValueError, TypeError):
         pass
     usable = tuple(
@@ -137,13 +178,16 @@ def diagnose(nai: NovelAI, hosts: Sequence[Host] = HOSTS) -> Doctor:
     )
     served: tuple[str, ...] = ()
     try:
-        listing = nai.call(_operation("text.list_models").bind())
-        served = tuple(sorted(str(item.id) for item in getattr(listing, "data", ())))
+        bound = _operation("text.list_models").bind()
+        if urls[route(Call(bound.operation, bound.kwargs, args=bound.args), nai.options, {})] not in unreachable:
+            listing = nai.call(bound)
+            served = tuple(sorted(str(item.id) for item in getattr(listing, "data", ())))
     except (ModuleNotFoundError, AttributeError, NovelAIError):
         pass
     return Doctor(
         results=results,
         routes=routes,
+        unreachable=tuple(unreachable),
         tier=tier,
         context_tokens=context,
         text_models=usable,

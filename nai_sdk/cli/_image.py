@@ -11,10 +11,20 @@ import json
 import re
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from nai_sdk.cli._errors import EXIT_OK, EXIT_USAGE, CliError
+from nai_sdk.cli._errors import (
+    EXIT_FILE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    check_output_file,
+    check_output_folder,
+    file_errors,
+)
+from nai_sdk.cli._models import image_model
 
 if TYPE_CHECKING:
     from nai_sdk import NovelAI
@@ -219,17 +229,33 @@ def _characters(args: argparse.Namespace) -> tuple[list[Any], bool]:
     return characters, placed
 
 
-def _params(args: argparse.Namespace) -> tuple[ImageParams, str]:
-    from nai_sdk.models import get_image_model
+def _check_images(args: argparse.Namespace) -> None:
+    """Reads every input image (--image, --mask, --reference): a missing file or one that is no image is a file
+    error here, before anything is sent (NovelAI would only refuse it after the password and the request)."""
+    from nai_sdk._image_io import as_png, image_size
 
-    model = get_image_model(args.model)
+    for option, paths in (("--image", [args.image]), ("--mask", [args.mask]), ("--reference", args.reference)):
+        for path in paths:
+            if path:
+                with file_errors(path, f"the {option} file"):
+                    image_size(as_png(Path(path)))
+
+
+def _params(args: argparse.Namespace) -> tuple[ImageParams, str]:
+    from nai_sdk.errors import ImageFormatError
+
+    model = image_model(args.model)
     if model.inpainting:
         raise CliError(f"{model.id} is an inpainting model: pass its base model with --image and --mask", EXIT_USAGE)
     if args.mask and not args.image:
         raise CliError("--mask needs --image", EXIT_USAGE)
+    _check_images(args)
     try:
         params = _build(args, model.id)
         params.request("check", model.id)  # everything the model refuses, before asking for a password
+    except ImageFormatError as exc:
+        # An input file (--image, --mask, --reference) that is missing or no image: a file error, not a setting.
+        raise CliError(str(exc), EXIT_FILE) from exc
     except (ValueError, TypeError) as exc:
         raise CliError(f"invalid image settings: {exc}", EXIT_USAGE) from exc
     return params, model.id
@@ -257,7 +283,10 @@ def _build(args: argparse.Namespace, model: str) -> ImageParams:
     if args.mask:
         values["mask"] = Path(args.mask)
     if args.vibe:
-        files = [VibeFile.load(path) for path in args.vibe]
+        files = []
+        for path in args.vibe:
+            with file_errors(path, "the vibe file"):
+                files.append(VibeFile.load(path))
         values["vibes"] = [file.vibe(model, strength=args.vibe_strength) for file in files]
     if issubclass(cls, V4Params):
         characters, placed = _characters(args)
@@ -287,17 +316,18 @@ def _printable_body(body: dict[str, Any]) -> dict[str, Any]:
     return {key: shorten(value) for key, value in body.items()}
 
 
-def _tier(args: argparse.Namespace, nai_factory: Callable[[], NovelAI]) -> str | int:
+def _tier(args: argparse.Namespace, nai_factory: Callable[[], AbstractContextManager[NovelAI]]) -> str | int:
     if args.tier:
         return str(args.tier)
     with nai_factory() as nai:
         return int(nai.account.subscription().tier)
 
 
-def _client_factory(args: argparse.Namespace) -> Callable[[], NovelAI]:
+def _client_factory(args: argparse.Namespace) -> Callable[[], AbstractContextManager[NovelAI]]:
+    """Builds the command's client when called (after the checks that need no password)."""
     from nai_sdk.cli._auth import make_client, resolve_credentials
 
-    def build() -> NovelAI:
+    def build() -> AbstractContextManager[NovelAI]:
         return make_client(args, resolve_credentials(args, "token"))
 
     return build
@@ -322,6 +352,7 @@ def _generate(args: argparse.Namespace, *, price_only: bool = False) -> int:
     if args.count < 1:
         raise CliError("--count must be at least 1", EXIT_USAGE)
     folder = Path(args.out)
+    check_output_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     saved = 0
     # Generations wait in the account's queue (one at a time, 429s resent until the queue's deadline), so a
@@ -347,7 +378,8 @@ def _generate(args: argparse.Namespace, *, price_only: bool = False) -> int:
 def _info(args: argparse.Namespace) -> int:
     from nai_sdk.images import read_metadata
 
-    meta = read_metadata(args.file, where=args.where)
+    with file_errors(args.file, "the image"):
+        meta = read_metadata(args.file, where=args.where)
     if args.json:
         _out(json.dumps(dict(meta.comment), indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -372,11 +404,14 @@ def _director(args: argparse.Namespace) -> int:
     from nai_sdk.errors import ImageParamsError
     from nai_sdk.resources.image import director_request
 
-    # Checked before asking for a password: a typo is a usage error.
+    # Checked before asking for a password: a typo is a usage error, a missing image a file error.
     try:
-        director_request(args.tool, Path(args.file), prompt=args.prompt, emotion=args.emotion, defry=args.defry)
+        with file_errors(args.file, "the image"):
+            director_request(args.tool, Path(args.file), prompt=args.prompt, emotion=args.emotion, defry=args.defry)
     except ImageParamsError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
+    folder = Path(args.out)
+    check_output_folder(folder)  # before the tool is paid for
     options: dict[str, Any] = {
         key: value
         for key, value in (("prompt", args.prompt), ("emotion", args.emotion), ("defry", args.defry))
@@ -384,7 +419,6 @@ def _director(args: argparse.Namespace) -> int:
     }
     with _client_factory(args)() as nai:
         result = nai.image.director(args.tool, Path(args.file), max_anlas=args.max_anlas, **options)
-    folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     stem = Path(args.file).stem
     for index, picture in enumerate(result.images):
@@ -395,27 +429,37 @@ def _director(args: argparse.Namespace) -> int:
 def _upscale(args: argparse.Namespace) -> int:
     from nai_sdk._image_io import as_png, image_size
 
-    data = as_png(Path(args.file))
-    width, height = image_size(data)
+    with file_errors(args.file, "the image"):
+        data = as_png(Path(args.file))
+        width, height = image_size(data)
+    folder = Path(args.out)
+    check_output_folder(folder)  # before the upscale is paid for
     with _client_factory(args)() as nai:
         picture = nai.image.upscale(data, width, height, scale=args.scale)
-    folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     _out(str(picture.save(folder / f"{Path(args.file).stem}-x{args.scale}.png")))
     return EXIT_OK
 
 
 def _encode_vibe(args: argparse.Namespace) -> int:
+    from nai_sdk._image_io import as_png, image_size
     from nai_sdk.errors import ImageFormatError
     from nai_sdk.images import VibeFile
 
+    image_model(args.model)  # before reading the file: a typo is a usage error
     source = Path(args.file)
-    try:
-        file = VibeFile.load(source)
-        target = Path(args.out) if args.out else source
-    except ImageFormatError:
-        file = VibeFile.from_image(source)
-        target = Path(args.out) if args.out else source.with_suffix(".naiv4vibe")
+    with file_errors(source, "the image or vibe file"):
+        try:
+            file = VibeFile.load(source)
+            target = Path(args.out) if args.out else source
+        except ImageFormatError:
+            if source.suffix.lower() == ".naiv4vibe":
+                raise  # a damaged vibe file, not an image
+            data = as_png(source)
+            image_size(data)  # no image: a file error before the encoding is paid for
+            file = VibeFile.from_image(data)
+            target = Path(args.out) if args.out else source.with_suffix(".naiv4vibe")
+    check_output_file(target)  # before the encoding is paid for
     with _client_factory(args)() as nai:
         vibe = nai.image.encode_vibe(file, model=args.model, information_extracted=args.information_extracted)
     _out(str(file.with_encoding(vibe).save(target)))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Final
 
+from nai_sdk.cli._errors import MEANINGS, ExitCode
 from nai_sdk.cli._image import DEFAULT_IMAGE_MODEL, add_image_parser
 
 __all__ = ["DEFAULT_CHAT_MODEL", "DEFAULT_IMAGE_MODEL", "DEFAULT_TEXT_MODEL", "build_parser"]
@@ -37,16 +39,20 @@ credentials (options win over the environment):
 servers: --base-url / NAI_BASE_URL sets all three hosts; --api-base-url, --text-base-url, --image-base-url
   (NAI_API_BASE_URL, NAI_TEXT_BASE_URL, NAI_IMAGE_BASE_URL) set one each.
 
-exit codes:
-  0  success
-  1  the command failed (sanity-check or verify-backup found unreadable data, an object was not restored,
-     the server refused a request, ...)
-  2  usage error: bad arguments, unknown model or preset, bad base64 input
-  3  authentication: no credentials, wrong e-mail or password, refused token
-  4  connection: the server could not be reached or timed out
-  130 interrupted (Ctrl-C)
+exit codes (the same for every command):
+{exit_codes}
 
 Errors are one line on stderr; add --debug to see the traceback. Run `nai COMMAND --help` for each command."""
+
+
+def _exit_codes() -> str:
+    """The exit-code table of `nai --help`, from `ExitCode` and its meanings (the one table)."""
+    lines = []
+    for code in ExitCode:
+        lines += textwrap.wrap(
+            MEANINGS[code], width=114, initial_indent=f"  {code.value:<4}", subsequent_indent=" " * 6
+        )
+    return "\n".join(lines)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -122,7 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = _common()
     parser = argparse.ArgumentParser(
-        prog="nai", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=_Formatter, parents=[common]
+        prog="nai",
+        description=_DESCRIPTION,
+        epilog=_EPILOG.format(exit_codes=_exit_codes()),
+        formatter_class=_Formatter,
+        parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"nai-sdk {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
