@@ -141,6 +141,15 @@ def test_failure_when_the_command_finds_a_problem(
     assert "sanity check FAILED" in result.out
 
 
+def test_failure_when_a_request_costs_more_than_max_anlas(
+    run: Callable[..., Result], login_env: Credentials, tmp_path: Path
+) -> None:
+    argv = ("--width", "1024", "--height", "1024", "--steps", "50", "--max-anlas", "0", "-o", str(tmp_path))
+    result = run("image", "a castle", *argv)
+    assert ExitCode.FAILURE == result.code, result
+    assert "nothing was sent" in result.err
+
+
 @pytest.mark.parametrize(
     "argv",
     [("tokenize", "--nope", "erato", "x"), ("generate", "-m", "gpt-17", "Hello"), ("decode", "erato", "not base64!")],

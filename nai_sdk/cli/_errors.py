@@ -54,13 +54,13 @@ MEANINGS: Final[Mapping[ExitCode, str]] = MappingProxyType(
     {
         ExitCode.OK: "success",
         ExitCode.FAILURE: (
-            "the command ran and found a problem (sanity-check or verify-backup found unreadable data, an object "
-            "was not downloaded, exported, imported or restored, doctor found a route family no host serves), "
-            "or an unexpected error"
+            "failure: the command ran and found a problem (unreadable data in sanity-check or verify-backup, an "
+            "object not downloaded, exported, imported or restored, a route family no host serves in doctor, a "
+            "cost above --max-anlas), or an unexpected error"
         ),
         ExitCode.USAGE: (
             "usage error: bad arguments or options, an unknown model, preset or setting, bad base64 input, "
-            "settings NovelAI would refuse (checked before anything is sent)"
+            "settings NovelAI would refuse (all checked before anything is sent)"
         ),
         ExitCode.AUTH: "authentication: no credentials, a wrong e-mail or password, a refused or expired token",
         ExitCode.CONNECTION: "connection: the server could not be reached, or did not answer in time",

@@ -50,7 +50,11 @@ def _exit_codes() -> str:
     lines = []
     for code in ExitCode:
         lines += textwrap.wrap(
-            MEANINGS[code], width=114, initial_indent=f"  {code.value:<4}", subsequent_indent=" " * 6
+            MEANINGS[code],
+            width=114,
+            initial_indent=f"  {code.value:<4}",
+            subsequent_indent=" " * 6,
+            break_on_hyphens=False,  # option names (--max-anlas) stay whole
         )
     return "\n".join(lines)
 
