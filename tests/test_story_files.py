@@ -536,6 +536,6 @@ def test_cli_import_of_a_foreign_file_fails_before_sending(cli: Any, tmp_path: P
     path = tmp_path / "world.json"
     path.write_text('{"entries": {"0": {"key": ["x"]}}}', encoding="utf-8")
     code, out, err = cli("import", str(DATA / "ferry.story"), str(path))
-    assert 1 == code
-    assert err.startswith(f"nai: StoryFileError: {path}: not a NovelAI story")
+    assert 5 == code  # ExitCode.FILE: a malformed input file
+    assert err.startswith(f"nai: the story file is not valid: {path}: not a NovelAI story")
     assert "" == out
