@@ -44,14 +44,16 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, Unpack
 
 import attrs
 
-from nai_sdk.errors import ConfigurationError
+from nai_sdk.errors import ConfigurationError, StoryFileError
 
 if TYPE_CHECKING:
+    import regex
     from nai_client.typed_dicts import GenerationSettingsDict
 
     from nai_sdk.content import StoryContent, StoryFile, UserObject
@@ -61,11 +63,16 @@ if TYPE_CHECKING:
     from nai_sdk.resources.storage import Story
     from nai_sdk.tokenizers import Tokenizer
 
-__all__ = ["MODULE_PREFIX_TOKENS", "Context", "ContextEntryReport", "build", "story_request"]
+__all__ = ["MODULE_PREFIX_TOKENS", "REGEX_TIME_LIMIT", "Context", "ContextEntryReport", "build", "story_request"]
 
 #: Tokens kept free for an AI module's prefix when the story uses one (novelai-research-tool's context.go keeps
 #: 20 tokens of the context free for a non-vanilla prefix).
 MODULE_PREFIX_TOKENS: Final = 20
+
+REGEX_TIME_LIMIT: Final = 1.0
+"""Seconds that the regular-expression keys of one story's lorebook may spend searching, in all, per `build`: a key
+written (or planted in a shared file) to backtrack without end raises `StoryFileError` after it, instead of hanging
+the program."""
 
 Kind = Literal["story", "memory", "authors_note", "ephemeral", "lore", "subcontext"]
 
@@ -206,22 +213,26 @@ def _strip_comments(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _key_pattern(key: str) -> re.Pattern[str] | None:
-    """The regular expression of a `/pattern/flags` key; None for a plain key, or for a regular expression Python
-    cannot compile (it never matches)."""
+def _key_pattern(key: str) -> regex.Pattern[str] | None:
+    """The regular expression (a `regex` pattern) of a `/pattern/flags` key; None for a plain key, or for a regular
+    expression that does not compile (it never matches).
+
+    The `regex` module, not `re`: its searches take a time limit (`REGEX_TIME_LIMIT`), and it reads JavaScript's
+    named groups `(?<name>...)` as they are. Its default (version 0) behaviour is `re`'s.
+    """
+    import regex
+
     match = re.fullmatch(r"/(.+)/([a-z]*)", key, re.DOTALL)
     if match is None:
         return None
     source, letters = match.groups()
     flags = 0
-    for letter, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)):
+    for letter, flag in (("i", regex.IGNORECASE), ("m", regex.MULTILINE), ("s", regex.DOTALL)):
         if letter in letters:
             flags |= flag
-    # JavaScript's named groups `(?<name>...)` are Python's `(?P<name>...)`; lookbehinds `(?<=`, `(?<!` are alike.
-    source = re.sub(r"\(\?<(?![=!])", "(?P<", source)
     try:
-        return re.compile(source, flags)
-    except (re.error, RecursionError, OverflowError):
+        return regex.compile(source, flags)
+    except (regex.error, RecursionError, OverflowError, ValueError):
         return None
 
 
@@ -247,11 +258,25 @@ def _last_plain(needle: str, text: str, folded: str) -> tuple[int, int] | None:
         end = stop - 1
 
 
-def _last_match(keys: Sequence[str], text: str, offset: int, folded: str | None = None) -> tuple[str, int, int] | None:
+class _RegexTimeout(Exception):
+    """A regular-expression key used up what was left of `REGEX_TIME_LIMIT`."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _last_match(
+    keys: Sequence[str], text: str, offset: int, folded: str | None = None, deadline: float | None = None
+) -> tuple[str, int, int] | None:
     r"""The key found last in `text` (offsets shifted by `offset`), or None.
 
     A plain key matches case-insensitively with no letter, digit or `_` right before or after it (the
     `(^|\W)key($|\W)` of novelai-research-tool). `folded`: `text.lower()`, when it has the same length as `text`.
+    `deadline` (a `time.monotonic()` value) bounds the regular-expression keys' searches.
+
+    Raises:
+        _RegexTimeout: a regular-expression key was still searching at the deadline.
     """
     if folded is None:
         lowered = text.lower()
@@ -263,8 +288,14 @@ def _last_match(keys: Sequence[str], text: str, offset: int, folded: str | None 
             if pattern is None:
                 continue
             found = None
-            for found in pattern.finditer(text):  # noqa: B007  (the last one is kept)
-                pass
+            timeout = None if deadline is None else deadline - time.monotonic()
+            if timeout is not None and timeout <= 0:
+                raise _RegexTimeout(key)
+            try:
+                for found in pattern.finditer(text, timeout=timeout):  # noqa: B007  (the last one is kept)
+                    pass
+            except TimeoutError:
+                raise _RegexTimeout(key) from None
             span = found.span() if found is not None and found.end() > found.start() else None
         else:
             needle = key.strip().lower()
@@ -274,10 +305,10 @@ def _last_match(keys: Sequence[str], text: str, offset: int, folded: str | None 
                 span = _last_plain(needle, text, folded)
             else:  # lower-casing moved offsets (rare characters): the slow, exact way
                 plain = re.compile(rf"(?<!\w){re.escape(key.strip())}(?!\w)", re.IGNORECASE)
-                found = None
-                for found in plain.finditer(text):  # noqa: B007
+                last = None
+                for last in plain.finditer(text):  # noqa: B007
                     pass
-                span = found.span() if found is not None else None
+                span = last.span() if last is not None else None
         if span is not None and (best is None or span[1] + offset > best[2]):
             best = (key, span[0] + offset, span[1] + offset)
     return best
@@ -297,7 +328,33 @@ def _resolve(value: float, total: int) -> int:
 
 
 def _activate_lore(
-    content: StoryContent, story: str, candidates: list[_Candidate], report: list[tuple[int, ContextEntryReport]]
+    content: StoryContent,
+    story: str,
+    candidates: list[_Candidate],
+    report: list[tuple[int, ContextEntryReport]],
+    regex_time_limit: float,
+) -> list[_Candidate]:
+    deadline = time.monotonic() + regex_time_limit
+    try:
+        return _activate_lore_within(content, story, candidates, report, deadline)
+    except _RegexTimeout as exc:
+        entries = content.lorebook.entries
+        index = next((i for i, entry in enumerate(entries) if exc.key in entry.keys), None)
+        where = f"lorebook.entries[{index}].keys" if index is not None else "lorebook"
+        raise StoryFileError(
+            f"the regular-expression keys searched for more than {regex_time_limit:g} s in all; the key "
+            f"{exc.key[:60]!r} was still searching (a pattern that backtracks without end?): fix or remove it, or "
+            "raise regex_time_limit",
+            field=where,
+        ) from None
+
+
+def _activate_lore_within(
+    content: StoryContent,
+    story: str,
+    candidates: list[_Candidate],
+    report: list[tuple[int, ContextEntryReport]],
+    deadline: float,
 ) -> list[_Candidate]:
     lorebook = content.lorebook
     categories = {category.id: category for category in lorebook.categories}
@@ -336,7 +393,7 @@ def _activate_lore(
             window = windows.get(cut)
             if window is None:  # entries mostly share a few search ranges: each window is cut once
                 window = windows[cut] = (story[cut:], lowered[cut:] if lowered is not None else None)
-            found = _last_match(entry.keys, window[0], cut, window[1]) if search else None
+            found = _last_match(entry.keys, window[0], cut, window[1], deadline) if search else None
             if found is not None:
                 candidate.reason = "key"
                 candidate.key, candidate.match_start, candidate.match_end = found
@@ -358,7 +415,7 @@ def _activate_lore(
         fresh = []
         for pair in list(cascading):
             entry, candidate = pair
-            found = _last_match(entry.keys, searched, 0, folded if len(folded) == len(searched) else None)
+            found = _last_match(entry.keys, searched, 0, folded if len(folded) == len(searched) else None, deadline)
             if found is not None:
                 candidate.reason = "cascade"
                 candidate.key = found[0]
@@ -680,6 +737,7 @@ def build(
     max_length: int | None = None,
     step: int | None = None,
     text: str | None = None,
+    regex_time_limit: float = REGEX_TIME_LIMIT,
 ) -> Context:
     """Build the context of a story as NovelAI's web client does (see the module docstring for the rules).
 
@@ -693,6 +751,8 @@ def build(
         max_length: the answer's length, for the default `max_tokens`.
         step: the story step for ephemeral entries (by default the content's `story.step`, else 0).
         text: the story text to use instead of the content's own (say, with the user's next input appended).
+        regex_time_limit: the seconds the lorebook's regular-expression keys may search, in all
+            (`REGEX_TIME_LIMIT`).
 
     Returns:
         The context: its tokens and text, and a report of every entry.
@@ -701,7 +761,8 @@ def build(
         ConfigurationError: no model given or stored, its context size unknown without `max_tokens`, or
             `max_tokens` not a positive int.
         UnknownModelError: unknown model.
-        StoryFileError: the content has a field of the wrong type (named in the message).
+        StoryFileError: the content has a field of the wrong type (named in the message), or its
+            regular-expression keys searched longer than `regex_time_limit`.
     """
     from nai_sdk.models import get_model
     from nai_sdk.tokenizers import get_tokenizer
@@ -764,7 +825,9 @@ def build(
             report.append((candidate.index, _report(candidate, activated=False, reason="empty")))
         else:
             candidates.append(candidate)
-    lore = _activate_lore(content, story_text, candidates, report)
+    if isinstance(regex_time_limit, bool) or not isinstance(regex_time_limit, int | float) or regex_time_limit <= 0:
+        raise ConfigurationError(f"regex_time_limit must be a positive number of seconds, got {regex_time_limit!r}")
+    lore = _activate_lore(content, story_text, candidates, report, regex_time_limit)
 
     # Sub-contexts: a category's activated entries are built alone, into one entry placed by its settings.
     subcontexts: list[_Candidate] = []

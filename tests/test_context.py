@@ -148,6 +148,20 @@ def test_regex_keys() -> None:
     assert story.index("duke-of-arn") == built.entry("flag i").match_at
 
 
+def test_a_key_that_backtracks_without_end_is_a_typed_error_not_a_hang() -> None:
+    # (a|aa)+$ against a run of "a" and a "b": exponential in the run's length, in Python's engines and JavaScript's.
+    story = "a" * 40 + "b"
+    hostile = content(story, lore("fine", ["/a/"]), lore("trap", ["/(a|aa)+$/"], name="trap"))
+    with pytest.raises(StoryFileError, match=r"regular-expression keys searched") as info:
+        context.build(hostile, MODEL, max_tokens=500, regex_time_limit=0.2)
+    assert "lorebook.entries[1].keys" == info.value.field
+
+
+def test_the_regex_time_limit_is_checked() -> None:
+    with pytest.raises(ConfigurationError, match="regex_time_limit"):
+        context.build(content("text"), MODEL, max_tokens=500, regex_time_limit=0)
+
+
 def test_the_search_range_counts_characters_from_the_end() -> None:
     story = "Mira was here. " + "x" * 100
     near = content(story, lore("found", ["Mira"], searchRange=len(story)))
