@@ -56,6 +56,8 @@ _LAZY: dict[str, str] = {
     "OptionArgs": "nai_sdk._config",
     "Kind": "nai_sdk._http",
     "RawResponse": "nai_sdk._request",
+    "RawResponses": "nai_sdk._request",
+    "AsyncRawResponses": "nai_sdk._request",
     "RequestOptions": "nai_sdk._request",
     "ResponseInfo": "nai_sdk._request",
     "TransportOptions": "nai_sdk._request",
@@ -126,7 +128,14 @@ if TYPE_CHECKING:
     from nai_sdk._client import AsyncNovelAI, NovelAI
     from nai_sdk._config import Backoff, ClientOptions, OptionArgs
     from nai_sdk._http import Kind
-    from nai_sdk._request import RawResponse, RequestOptions, ResponseInfo, TransportOptions
+    from nai_sdk._request import (
+        AsyncRawResponses,
+        RawResponse,
+        RawResponses,
+        RequestOptions,
+        ResponseInfo,
+        TransportOptions,
+    )
     from nai_sdk.backup import Manifest, RestoreReport, VerifyReport, verify_backup
     from nai_sdk.content import (
         Document,
@@ -191,6 +200,7 @@ __all__ = [
     "AnlasLimitError",
     "AsyncChatStream",
     "AsyncNovelAI",
+    "AsyncRawResponses",
     "AsyncTextStream",
     "AuthenticationError",
     "Backoff",
@@ -241,6 +251,7 @@ __all__ = [
     "PresetError",
     "RateLimitError",
     "RawResponse",
+    "RawResponses",
     "RequestOptions",
     "ResponseInfo",
     "RestoreReport",

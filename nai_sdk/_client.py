@@ -12,9 +12,7 @@ a repr, a log line or an error message.
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, ParamSpec, Self, TypeVar, Unpack
@@ -33,7 +31,7 @@ from nai_sdk._http import (
     make_sync_transport,
 )
 from nai_sdk._logging import configure_from_env
-from nai_sdk._request import RawResponse, RequestOptions, capturing, per_call, raw_response
+from nai_sdk._request import AsyncRawResponses, RawResponses, RequestOptions, per_call
 from nai_sdk._session import AsyncEngine, Session, SyncEngine, make_session
 from nai_sdk.errors import ConfigurationError
 
@@ -289,32 +287,22 @@ class NovelAI(_BaseClient):
         """
         return self._engine.run(_call_flow(bound, host, kind, follow_moves), per_call(request))
 
-    def with_raw_response(self, method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+    @cached_property
+    def with_raw_response(self) -> RawResponses:
         """Wraps a method of this client so that it returns its answers' status and headers with its value.
 
         Example:
             >>> raw = nai.with_raw_response(nai.account.priority)()  # doctest: +SKIP
             >>> raw.status_code, raw.request_id, raw.headers["content-type"], raw.parsed.max_priority_actions
+            >>> nai.with_raw_response.account.priority().status_code  # the other SDKs' spelling (untyped)
 
-        Args:
-            method: any method of the client or its resources (or a function that calls them).
-
-        Returns:
-            A function with the same parameters, returning a `RawResponse`: `parsed` (the method's value),
-            `status_code`, `headers` and `request_id` of the last answer, and `responses`, every answer of the call.
-
-        Raises:
-            ConfigurationError: the method sent no request before it returned (a stream sends its own when first
-                read).
+        `nai.with_raw_response(method)` takes any method of the client or its resources (or a function that calls
+        them) and returns a function with the same parameters, returning a `RawResponse`: `parsed` (the method's
+        value), `status_code`, `headers` and `request_id` of the last answer, and `responses`, every answer of
+        the call. A method that sent no request before it returned (a stream sends its own when first read)
+        raises `ConfigurationError`.
         """
-
-        @functools.wraps(method)
-        def with_responses(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-            with capturing() as captured:
-                value = method(*args, **kwargs)
-            return raw_response(value, captured)
-
-        return with_responses
+        return RawResponses(self)
 
     # -- running flows ---------------------------------------------------------------------------------------------
 
@@ -468,8 +456,9 @@ class AsyncNovelAI(_BaseClient):
         """Calls any generated operation through this client (see `NovelAI.call`)."""
         return await self._engine.run(_call_flow(bound, host, kind, follow_moves), per_call(request))
 
-    def with_raw_response(self, method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[RawResponse[T]]]:
-        """Wraps a method of this client so that it returns its answers' status and headers with its value.
+    @cached_property
+    def with_raw_response(self) -> AsyncRawResponses:
+        """Wraps a coroutine method of this client so that it returns its answers' status and headers with its value.
 
         Example:
             >>> raw = await nai.with_raw_response(nai.account.priority)()  # doctest: +SKIP
@@ -477,14 +466,7 @@ class AsyncNovelAI(_BaseClient):
 
         See `NovelAI.with_raw_response`.
         """
-
-        @functools.wraps(method)
-        async def with_responses(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-            with capturing() as captured:
-                value = await method(*args, **kwargs)
-            return raw_response(value, captured)
-
-        return with_responses
+        return AsyncRawResponses(self)
 
     # -- running flows ---------------------------------------------------------------------------------------------
 

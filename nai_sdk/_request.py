@@ -12,11 +12,13 @@ id) the same way, through a second context variable.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, ParamSpec, TypedDict, TypeVar
 
 import attrs
 import httpx
@@ -26,8 +28,10 @@ from nai_sdk.errors import ConfigurationError
 
 __all__ = [
     "REQUEST_ID_HEADERS",
+    "AsyncRawResponses",
     "PerCall",
     "RawResponse",
+    "RawResponses",
     "RequestOptions",
     "ResponseInfo",
     "TransportOptions",
@@ -301,3 +305,56 @@ def split_request(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], PerCall
     """For methods whose `**kwargs` are settings too: (the settings, the checked per-call options among them)."""
     settings = {name: value for name, value in arguments.items() if name not in _KNOWN}
     return settings, per_call({name: value for name, value in arguments.items() if name in _KNOWN})
+
+
+P = ParamSpec("P")
+
+
+class RawResponses:
+    """`NovelAI.with_raw_response`: wraps a method so that it returns a `RawResponse`.
+
+    Two spellings: `nai.with_raw_response(nai.account.priority)()`, typed (the `RawResponse` holds the method's
+    own return type), and `nai.with_raw_response.account.priority()`, as in other Python SDKs, whose result mypy
+    sees as `Any`.
+    """
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: object) -> None:
+        self._target = target
+
+    def __repr__(self) -> str:
+        return f"<with_raw_response of {type(self._target).__name__}>"
+
+    def __call__(self, method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+        @functools.wraps(method)
+        def with_responses(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+            with capturing() as captured:
+                value = method(*args, **kwargs)
+            return raw_response(value, captured)
+
+        return with_responses
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = getattr(self._target, name)
+        # A method is wrapped; anything else (a resource: `account`, `storage`...) is walked into.
+        return self(value) if inspect.ismethod(value) else type(self)(value)
+
+
+class AsyncRawResponses(RawResponses):
+    """`AsyncNovelAI.with_raw_response`: the same for coroutine methods (`await` the wrapped call)."""
+
+    __slots__ = ()
+
+    def __call__(  # type: ignore[override]  # the async form wraps coroutine functions
+        self, method: Callable[P, Awaitable[T]]
+    ) -> Callable[P, Awaitable[RawResponse[T]]]:
+        @functools.wraps(method)
+        async def with_responses(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+            with capturing() as captured:
+                value = await method(*args, **kwargs)
+            return raw_response(value, captured)
+
+        return with_responses

@@ -178,6 +178,16 @@ async def test_with_raw_response_gives_status_headers_and_request_id(
     assert 1 == len(raw.responses)
 
 
+async def test_with_raw_response_also_reads_as_in_other_sdks(make_client: Any, creds: Any) -> None:
+    nai = make_client(token=creds.token)
+    raw = await maybe(nai.with_raw_response.account.priority(extra_headers={"X-Trace": "attr"}))
+    assert isinstance(raw, RawResponse)
+    assert 200 == raw.status_code
+    assert raw.parsed.max_priority_actions > 0
+    with pytest.raises(AttributeError):
+        nai.with_raw_response._engine  # noqa: B018  (private attributes are not walked into)
+
+
 async def test_with_raw_response_lists_every_answer_of_a_call_that_sends_several(make_client: Any, creds: Any) -> None:
     nai = make_client(email=creds.email, password=creds.password)
     raw = await maybe(nai.with_raw_response(nai.storage.create_story)("raw story"))
