@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -20,10 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nai_sdk import _constants as c
+from nai_sdk import _json
 from nai_sdk._client import AsyncNovelAI, NovelAI
 from nai_sdk._config import Backoff, ClientOptions, resolve_options
 from nai_sdk._http import status_error
-from nai_sdk._json import _decode_iteratively, loads_answer, loads_strict
+from nai_sdk._json import _decode_iteratively, _nests_at_most, loads_answer, loads_strict
 from nai_sdk._sse import MAX_RETRY_MS, ServerSentEvent, SSEDecoder
 from nai_sdk.errors import (
     APIError,
@@ -76,14 +79,20 @@ def test_depth_limit_is_exact_whatever_the_stack() -> None:
 
 
 def test_json_within_the_limit_parses_even_from_deep_in_a_recursion() -> None:
-    """The C parser shares the caller's stack; when it runs out, the iterative parser still reads the text."""
+    """Text within the limit parses with only 60 frames left before the recursion limit.
+
+    Python 3.11 counts the caller's frames against the C parser's recursion, which fails here (as httpx's
+    `Response.json()` would) and leaves the text to the iterative parser. Since 3.12 the C parser's recursion is
+    counted apart from Python frames, so the C parser reads it; the value must be the same either way.
+    """
     text = '{"a":' * 200 + "[1.5]" + "}" * 200
 
     def descend(levels: int) -> Any:
         if levels:
             return descend(levels - 1)
-        with pytest.raises(RecursionError):
-            json.loads(text)  # what httpx's Response.json() would do here
+        if sys.version_info < (3, 12):
+            with pytest.raises(RecursionError):
+                json.loads(text)
         return loads_answer(text)
 
     depth, frame = 0, sys._getframe()
@@ -93,6 +102,78 @@ def test_json_within_the_limit_parses_even_from_deep_in_a_recursion() -> None:
     for _ in range(200):
         value = value["a"]
     assert [1.5] == value
+
+
+def test_json_the_c_parser_cannot_read_is_read_by_the_iterative_parser() -> None:
+    # What the C parser does from deep in a recursion on Python 3.11, on every Python.
+    decoder = mock.Mock(decode=mock.Mock(side_effect=RecursionError))
+    with mock.patch.object(_json, "_DECODER", decoder):
+        assert {"a": [[1.5]]} == loads_answer('{"a": [[1.5]]}')
+    decoder.decode.assert_called_once()
+
+
+def _nested(depth: int) -> list[str]:
+    """JSON texts nested exactly `depth` levels deep, most with brackets, quotes and escapes in their strings."""
+    pairs, odd = divmod(depth, 2)
+    return [
+        "[" * depth + "]" * depth,
+        '{"a":' * (depth - 1) + "[1.5]" + "}" * (depth - 1),
+        '[1,"]]",' * depth + '"[{"' + "]" * depth,
+        '{"k\\"[":[' * pairs + "{}" * odd + "]}" * pairs,
+        '{"a": "\\\\", "c": "x, y: [z]", "b": [' * pairs + "[]" * odd + "]}" * pairs,
+    ]
+
+
+def _parse(via: str, text: str) -> Any:
+    if via == "loads_answer(str)":
+        return loads_answer(text)
+    if via == "loads_answer(bytes)":
+        return loads_answer(text.encode())
+    return loads_strict(text.encode(), KeystoreFormatError, "the keystore")
+
+
+@pytest.mark.parametrize("via", ["loads_answer(str)", "loads_answer(bytes)", "loads_strict"])
+def test_depth_limit_is_exact_on_every_python(via: str) -> None:
+    """Up to `MAX_JSON_DEPTH` levels parse, one more is refused, whatever the version's C recursion limit.
+
+    The C parser never sees the deeper text: since Python 3.12 it would read up to its own C recursion limit (10,000
+    levels on Linux in 3.13), and a thread with a small stack crashes before getting there.
+    """
+    limit = c.MAX_JSON_DEPTH
+    spy = mock.Mock(wraps=_json._DECODER)
+    with mock.patch.object(_json, "_DECODER", spy):
+        for text in _nested(limit):
+            assert json.loads(text) == _parse(via, text)
+        assert len(_nested(limit)) == spy.decode.call_count
+        for text in _nested(limit + 1):
+            with pytest.raises(FormatError, match=f"nested more than {limit} levels deep"):
+                _parse(via, text)
+        assert len(_nested(limit)) == spy.decode.call_count
+
+
+def test_deep_json_in_a_thread_with_a_small_stack_is_a_format_error() -> None:
+    # In a subprocess, as the C parser would take the test run down with it: on Python 3.13 it segfaults on 5,000
+    # levels in a thread of 256 KiB instead of raising RecursionError (and on 10,000 levels in one of 1 MiB).
+    code = (
+        "import threading\n"
+        "from nai_sdk._json import loads_answer\n"
+        "from nai_sdk.errors import FormatError\n"
+        "refused = []\n"
+        "def parse():\n"
+        "    for depth in (300, 1_000, 5_000, 9_000, 100_000):\n"
+        "        try:\n"
+        "            loads_answer('[' * depth + ']' * depth)\n"
+        "        except FormatError:\n"
+        "            refused.append(depth)\n"
+        "threading.stack_size(256 * 1024)\n"
+        "thread = threading.Thread(target=parse)\n"
+        "thread.start()\n"
+        "thread.join()\n"
+        "print(refused)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert 0 == completed.returncode, completed.stderr
+    assert "[300, 1000, 5000, 9000, 100000]" == completed.stdout.strip()
 
 
 _json_values = st.recursive(
@@ -122,6 +203,49 @@ def test_iterative_parser_accepts_and_refuses_as_the_c_parser(text: str) -> None
         except ValueError:
             outcomes.append(("error", None))
     assert outcomes[0] == outcomes[1]
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+# Strings full of what the nesting scan must see through: brackets, quotes, escapes, separators.
+_tricky_values = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}",:\\ aé', max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}":\\a', max_size=3), children, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_tricky_values, indent=st.sampled_from([None, 1]), ensure_ascii=st.booleans(), limit=st.integers(0, 6))
+def test_nesting_scan_is_exact_for_json(value: Any, indent: int | None, ensure_ascii: bool, limit: int) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=ensure_ascii)
+    # Also with no count before the scan, no pass before the exact count, and no bytes given (encoded from the text).
+    for count_first, passes, data in ((1 << 16, 8, text.encode()), (0, 0, None)):
+        with mock.patch.multiple(_json, _COUNT_FIRST=count_first, _PASSES=passes):
+            assert (_depth(value) <= limit) == _nests_at_most(text, data, limit)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(st.sampled_from(list('[]{}",:\\ 1a')), max_size=40).map("".join), limit=st.integers(0, 4))
+def test_nesting_scan_never_lets_deeper_text_through(text: str, limit: int) -> None:
+    # The iterative parser walks the text as the C parser does, and refuses where the C parser would recurse deeper
+    # than `limit`: what the scan lets through must never meet that refusal, whatever else is wrong with it.
+    for count_first, passes in ((1 << 16, 8), (0, 0)):
+        with mock.patch.multiple(_json, _COUNT_FIRST=count_first, _PASSES=passes):
+            if _nests_at_most(text, None, limit):
+                try:
+                    _decode_iteratively(text, limit)
+                except ValueError as exc:
+                    assert "levels deep" not in str(exc)
 
 
 @settings(max_examples=200, deadline=None)
