@@ -4,8 +4,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
+# The highest supported Python (pyproject.toml's classifiers) for `make test-highest`, in a venv of its own. The
+# interpreter is PYTHON_HIGHEST if set, else python3.13 on PATH, else the newest pyenv 3.13, whichever runs as 3.13.
+HIGHEST := 3.13
+VENV_HIGHEST := .venv-$(HIGHEST)
+PYTHON_HIGHEST ?=
+PYENV_ROOT ?= $(HOME)/.pyenv
+IS_HIGHEST := import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(HIGHEST)")
 
-.PHONY: install venv generate check-generated lint test fuzz demo dist bench docs clean
+.PHONY: install venv generate check-generated lint test test-highest fuzz demo dist bench docs clean
 
 install: $(STAMP)
 
@@ -35,6 +42,24 @@ lint: install
 test: check-generated lint
 	$(PY) -m pytest
 
+# pytest on the highest supported Python (`make test` runs on the default python3, the lowest: 3.11), in
+# $(VENV_HIGHEST), made and installed like .venv by `install`. Without a Python $(HIGHEST) it says so and tests nothing.
+test-highest:
+	@found=; \
+	for candidate in $(PYTHON_HIGHEST) python$(HIGHEST) $$(ls -d $(PYENV_ROOT)/versions/$(HIGHEST).*/bin/python$(HIGHEST) \
+	        /root/.pyenv/versions/$(HIGHEST).*/bin/python$(HIGHEST) 2>/dev/null | sort -rV); do \
+	    if "$$candidate" -c '$(IS_HIGHEST)' 2>/dev/null; then found=$$(command -v "$$candidate"); break; fi; \
+	done; \
+	if [ -z "$$found" ]; then \
+	    echo "test-highest: NO PYTHON $(HIGHEST) FOUND (PYTHON_HIGHEST, python$(HIGHEST) on PATH, $(PYENV_ROOT)/versions/$(HIGHEST).*):"; \
+	    echo "test-highest: SKIPPED, the suite did NOT run on the highest supported Python"; \
+	    exit 0; \
+	fi; \
+	echo "test-highest: $$found ($$("$$found" -c 'import sys; print(sys.version.split()[0])')) in $(VENV_HIGHEST)"; \
+	$(VENV_HIGHEST)/bin/python -c '$(IS_HIGHEST)' 2>/dev/null || rm -rf $(VENV_HIGHEST); \
+	$(MAKE) --no-print-directory VENV=$(VENV_HIGHEST) PYTHON="$$found" install && \
+	$(VENV_HIGHEST)/bin/python -m pytest
+
 # The decoder properties of `make test`, run much longer; FUZZ_ARGS="--examples 20000 --seed 3" to change.
 fuzz: install
 	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
@@ -61,4 +86,4 @@ docs: install
 	$(PY) -m mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) node_modules build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(VENV_HIGHEST) node_modules build dist .mypy_cache .ruff_cache .pytest_cache
