@@ -143,8 +143,9 @@ DEFAULT_SSE_MAX_LINE: Final = 16 * 1024 * 1024
 DEFAULT_SSE_MAX_EVENT: Final = 32 * 1024 * 1024
 ENV_SSE_MAX_LINE: Final = "NAI_SSE_MAX_LINE"
 ENV_SSE_MAX_EVENT: Final = "NAI_SSE_MAX_EVENT"
-#: JSON nested up to this depth always parses, whatever the depth of the caller's stack; deeper JSON may be refused
-#: with a typed error. NovelAI's answers and objects nest fewer than 20 levels.
+#: JSON nested up to this depth always parses, whatever the depth of the caller's stack; deeper JSON is always
+#: refused with a typed error, on every Python and in threads with small stacks. NovelAI's answers and objects nest
+#: fewer than 20 levels.
 MAX_JSON_DEPTH: Final = 256
 #: Set to 1 to allow plain http:// to hosts other than loopback ones (see `allow_insecure_http`).
 ENV_ALLOW_INSECURE_HTTP: Final = "NAI_ALLOW_INSECURE_HTTP"

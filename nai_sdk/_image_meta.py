@@ -19,8 +19,9 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from nai_sdk._json import loads_answer, loads_strict
 from nai_sdk._png import Png, parse_png, read_hidden
-from nai_sdk.errors import ImageFormatError
+from nai_sdk.errors import FormatError, ImageFormatError
 
 __all__ = ["NOVELAI_VERIFY_KEY", "RawMetadata", "Signature", "extract"]
 
@@ -45,8 +46,9 @@ class RawMetadata:
 def _from_alpha(png: Png) -> dict[str, Any]:
     _magic, payload = read_hidden(png)
     try:
-        fields = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        # The strict reader: bounded depth on every Python, NaN refused (the image may come from anyone).
+        fields = loads_strict(payload, ImageFormatError, "the metadata in the alpha channel")
+    except ImageFormatError as exc:
         raise ImageFormatError(f"the metadata in the alpha channel is not JSON: {exc}") from exc
     if not isinstance(fields, dict):
         raise ImageFormatError("the metadata in the alpha channel is not a JSON object")
@@ -57,8 +59,8 @@ def _comment(fields: dict[str, Any]) -> dict[str, Any]:
     comment = fields.get("Comment")
     if isinstance(comment, str):
         try:
-            comment = json.loads(comment)
-        except ValueError as exc:
+            comment = loads_answer(comment, "the metadata's Comment")
+        except FormatError as exc:
             raise ImageFormatError(f"the metadata's Comment is not JSON: {exc}") from exc
     if not isinstance(comment, dict):
         raise ImageFormatError("the metadata's Comment is not a JSON object of parameters")

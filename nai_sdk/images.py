@@ -51,6 +51,7 @@ from nai_sdk._image_tables import (
     VARIETY_SIGMA,
     family,
 )
+from nai_sdk._json import loads_strict
 from nai_sdk._png import size_of
 from nai_sdk.errors import FormatError, ImageFormatError, ImageParamsError
 
@@ -1282,8 +1283,8 @@ def read_vibe_files(source: bytes | str | os.PathLike[str]) -> list[VibeFile]:
     """
     data = as_png(source, what="vibe file")
     try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        obj = loads_strict(data, ImageFormatError, "the vibe file")
+    except ImageFormatError as exc:
         raise ImageFormatError(f"a vibe file is JSON, and this is not: {exc}") from exc
     if isinstance(obj, Mapping) and obj.get("identifier") == _BUNDLE_ID:
         vibes = obj.get("vibes")
