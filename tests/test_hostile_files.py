@@ -26,7 +26,7 @@ def _in_a_small_thread(read: Any) -> BaseException | None:
     def run() -> None:
         try:
             read()
-        except BaseException as exc:  # noqa: BLE001  (handed to the test to check)
+        except BaseException as exc:  # handed to the test to check
             caught[0] = exc
 
     old = threading.stack_size(256 * 1024)
