@@ -44,8 +44,8 @@ OPUS_FREE_STEPS: Final = 28
 CHARACTER_REFERENCE_COST: Final = 5
 #: Each vibe beyond the fourth costs this per request ([npy], [nsdk]).
 EXTRA_VIBE_COST: Final = 2
-#: Encoding one image into a vibe (`/ai/encode-vibe`) ([cr], [nsdk] `_VIBE_EXTRA_ANLAS` for an uncached vibe).
 VIBE_ENCODING_COST: Final = 2
+"""Encoding one image into a vibe (`/ai/encode-vibe`) ([cr], [nsdk] `_VIBE_EXTRA_ANLAS` for an uncached vibe)."""
 _TOOL_MIN_PIXELS: Final = 1_048_576
 _TOOL_MAX_PIXELS: Final = 3_145_728
 _TOOL_STEPS: Final = 28

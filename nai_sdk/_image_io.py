@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ImageInput", "as_png", "image_size", "pad_to_canvas", "resize_png"]
 
-#: An image given to the SDK: PNG (or, with Pillow, any image) bytes, a path to such a file, or a Pillow image.
 ImageInput: TypeAlias = "bytes | bytearray | memoryview | str | os.PathLike[str] | PILImage"
+"""An image given to the SDK: PNG (or, with Pillow, any image) bytes, a path to such a file, or a Pillow image."""
 
 _HINT = "install Pillow (pip install '.[images]' from a checkout)"
 

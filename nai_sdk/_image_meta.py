@@ -25,8 +25,8 @@ from nai_sdk.errors import FormatError, ImageFormatError
 
 __all__ = ["NOVELAI_VERIFY_KEY", "RawMetadata", "Signature", "extract"]
 
-#: NovelAI's Ed25519 public key for image signatures (base64), as `nai_sig.py` and novelai-python 0.9.0 give it.
 NOVELAI_VERIFY_KEY: Final = "Y2JcQAOhLwzwSDUJPNgL04nS0Tbqm7cSRc4xk0vRMic="
+"""NovelAI's Ed25519 public key for image signatures (base64), as `nai_sig.py` and novelai-python 0.9.0 give it."""
 
 Signature = Literal["valid", "invalid", "absent", "unchecked"]
 Form = Literal["text", "alpha"]

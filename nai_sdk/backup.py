@@ -63,21 +63,24 @@ __all__ = [
     "verify_backup",
 ]
 
-#: The `format` field of every manifest.
 BACKUP_FORMAT: Final = "nai-sdk-backup"
-#: The manifest layout written here; a manifest of a later version is refused rather than misread.
+"""The `format` field of every manifest."""
 BACKUP_FORMAT_VERSION: Final = 1
+"""The manifest layout written here; a manifest of a later version is refused rather than misread."""
 MANIFEST_FILE: Final = "manifest.json"
+"""The manifest's file name, in the backup folder."""
 KEYSTORE_FILE: Final = "keystore.json"
+"""The file of the server's keystore answer, byte for byte, in the backup folder."""
 OBJECTS_FOLDER: Final = "objects"
-#: The order a backup lists the types in: stories before their content, so that a story created during the
-#: backup is at worst present without its story object (harmless), never a story whose content is missing.
+"""The folder of the object files (one sub-folder per type), in the backup folder."""
 BACKUP_TYPES: Final = ("stories", "storycontent", "aimodules", "presets", "shelf")
-#: The order a restore puts them back in: a story's content first, so that the story can point at its new id.
+"""The order a backup lists the types in: stories before their content, so that a story created during the backup is
+at worst present without its story object (harmless), never a story whose content is missing."""
 RESTORE_ORDER: Final = ("storycontent", "stories", "aimodules", "presets", "shelf")
-#: Bytes a listing page of a backup aims at (or the largest object seen so far, if bigger): pages are sized by
-#: what their objects weigh, so memory follows the largest object rather than the size of the account.
+"""The order a restore puts them back in: a story's content first, so that the story can point at its new id."""
 BACKUP_PAGE_BYTES: Final = 1 << 20
+"""Bytes a listing page of a backup aims at (or the largest object seen so far, if bigger): pages are sized by what
+their objects weigh, so memory follows the largest object rather than the size of the account."""
 
 _ENCRYPTED = frozenset({"stories", "storycontent", "aimodules"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")

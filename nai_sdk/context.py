@@ -65,9 +65,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MODULE_PREFIX_TOKENS", "REGEX_TIME_LIMIT", "Context", "ContextEntryReport", "build", "story_request"]
 
-#: Tokens kept free for an AI module's prefix when the story uses one (novelai-research-tool's context.go keeps
-#: 20 tokens of the context free for a non-vanilla prefix).
 MODULE_PREFIX_TOKENS: Final = 20
+"""Tokens kept free for an AI module's prefix when the story uses one (novelai-research-tool's context.go keeps 20
+tokens of the context free for a non-vanilla prefix)."""
 
 REGEX_TIME_LIMIT: Final = 1.0
 """Seconds that the regular-expression keys of one story's lorebook may spend searching, in all, per `build`: a key

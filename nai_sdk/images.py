@@ -94,8 +94,8 @@ __all__ = [
 _MAX_SEED = 2**32 - 1
 #: Vibes one request may carry (novelai-python 0.9.0 `Params._build_reference_image`).
 MAX_VIBES = 16
-#: Anlas one `/ai/encode-vibe` costs (see `nai_sdk._image_cost`).
 VIBE_ENCODING_COST = cost.VIBE_ENCODING_COST
+"""Anlas that encoding one image into a vibe costs (`nai.image.encode_vibe`; a cached vibe costs nothing)."""
 
 
 class Sampler(enum.StrEnum):

@@ -68,8 +68,8 @@ __all__ = [
     "get_model",
 ]
 
-#: Subscription tiers, lowest first, as the keys of `TextModel.context_tokens`.
 TIERS: Final = ("paper", "tablet", "scroll", "opus")
+"""Subscription tiers, lowest first, as the keys of `TextModel.context_tokens`."""
 
 API_URL: Final = "https://api.novelai.net"
 TEXT_URL: Final = "https://text.novelai.net"
@@ -418,12 +418,12 @@ def _known(models: Mapping[str, TextModel] | Mapping[str, ChatModel] | Mapping[s
     return "; ".join(parts)
 
 
-#: Every text model by id, in NovelAI's order (newest first).
 TEXT_MODELS: Final[Mapping[str, TextModel]] = MappingProxyType({m.id: m for m in _TEXT_MODELS})
-#: Every model of the OpenAI-compatible API by id, newest first.
+"""Every text model by id, in NovelAI's order (newest first)."""
 CHAT_MODELS: Final[Mapping[str, ChatModel]] = MappingProxyType({m.id: m for m in _CHAT_MODELS})
-#: Every image model by id.
+"""Every model of the OpenAI-compatible API by id, newest first."""
 IMAGE_MODELS: Final[Mapping[str, ImageModel]] = MappingProxyType({m.id: m for m in _IMAGE_MODELS})
+"""Every image model by id."""
 
 _TEXT_NAMES: Final = _index(_TEXT_MODELS)
 _CHAT_NAMES: Final = _index(_CHAT_MODELS)

@@ -52,58 +52,11 @@ IN_PROSE: dict[str, str] = {
 #: description is a `#:` comment above the assignment, which griffe ignores (a string literal under the
 #: assignment, or the griffe-sphinx extension, would show them). The set must match exactly: remove a name once
 #: it shows, and give a new public name a docstring rather than a place here.
-NO_DOCSTRING = frozenset(
-    {
-        "nai_sdk.backup.BACKUP_FORMAT",
-        "nai_sdk.backup.BACKUP_FORMAT_VERSION",
-        "nai_sdk.backup.BACKUP_PAGE_BYTES",
-        "nai_sdk.backup.BACKUP_TYPES",
-        "nai_sdk.backup.KEYSTORE_FILE",
-        "nai_sdk.backup.MANIFEST_FILE",
-        "nai_sdk.backup.OBJECTS_FOLDER",
-        "nai_sdk.backup.RESTORE_ORDER",
-        "nai_sdk.content.AnyStoryFile",
-        "nai_sdk.content.DocumentPath",
-        "nai_sdk.content.NAI_EXTENSION_TYPES",
-        "nai_sdk.content.UNDEFINED",
-        "nai_sdk.context.MODULE_PREFIX_TOKENS",
-        "nai_sdk.images.ImageInput",
-        "nai_sdk.images.NOVELAI_VERIFY_KEY",
-        "nai_sdk.images.VIBE_ENCODING_COST",
-        "nai_sdk.models.CHAT_MODELS",
-        "nai_sdk.models.IMAGE_MODELS",
-        "nai_sdk.models.TEXT_MODELS",
-        "nai_sdk.models.TIERS",
-        "nai_sdk.presets.DOCUMENTED_DEFAULTS",
-        "nai_sdk.presets.Entry",
-        "nai_sdk.presets.GENERATE_PATH",
-        "nai_sdk.testing.FAULT_HEADER",
-        "nai_sdk.testing.OBJECT_TYPES",
-        "nai_sdk.testing.TEXT_MODELS",
-        "nai_sdk.testing.TIERS",
-        "nai_sdk.tokenizers.AllowedSpecial",
-        "nai_sdk.tokenizers.DATA_DIR",
-        "nai_sdk.tokenizers.ENV_DIR",
-        "nai_sdk.tokenizers.TOKENIZER_NAMES",
-    }
-)
+NO_DOCSTRING: frozenset[str] = frozenset()
 
 #: Private names that documented signatures show today ("where: what"), each a defect of the code, not of the
 #: reference; the set must match exactly, so it can only shrink.
-PRIVATE_IN_SIGNATURES = frozenset(
-    {
-        # The views' constructors default `on_write` to a private no-op.
-        "nai_sdk.content._views.BannedSequenceGroup: _noop",
-        "nai_sdk.content._views.Category: _noop",
-        "nai_sdk.content._views.Lorebook: _noop",
-        "nai_sdk.content._views.PhraseBiasGroup: _noop",
-        "nai_sdk.content._views.StoryContent: _noop",
-        # A property typed with a private class.
-        "nai_sdk.content._views.StoryContent.settings: _Settings",
-        # A private sentinel as a default, as `_Keep` was.
-        "nai_sdk.testing._server.FakeNovelAI.inject: _NO_BODY",
-    }
-)
+PRIVATE_IN_SIGNATURES: frozenset[str] = frozenset()
 
 _DIRECTIVE = re.compile(r"^:::[ \t]+(?P<path>\S+)[ \t]*$")
 # A private name in a rendered annotation or default: `_Keep`, `_NO_BODY`, `_noop`; not `x._y` (an attribute).

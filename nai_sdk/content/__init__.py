@@ -42,6 +42,7 @@ from nai_sdk.content._views import (
     LorebookEntry,
     PhraseBiasGroup,
     StoryContent,
+    StorySettings,
     story_text,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "ScenarioFile",
     "StoryContent",
     "StoryFile",
+    "StorySettings",
     "Undefined",
     "UserObject",
     "decode_document",

@@ -83,8 +83,8 @@ __all__ = [
     "encode_document",
 ]
 
-#: The extension types NovelAI writes "write-style" (`D4 <type> <filler>` then the value).
 NAI_EXTENSION_TYPES: Final = frozenset({20, 30, 31, 40, 41, 42})
+"""The extension types NovelAI writes "write-style" (`D4 <type> <filler>` then the value)."""
 
 #: Deepest nesting of containers (arrays, maps, records, sets, NAI values) read or written. Real documents are about
 #: ten levels deep; the bound keeps hostile input (and cyclic Python values) from exhausting the stack: reading
@@ -92,9 +92,9 @@ NAI_EXTENSION_TYPES: Final = frozenset({20, 30, 31, 40, 41, 42})
 #: allows by default.
 MAX_DEPTH: Final = MAX_DOCUMENT_DEPTH
 
-#: A path to a value inside a document: map keys and list indexes, from the root; `NaiExt.value` is stepped
-#: through with the step `NaiExt`.
 DocumentPath = tuple[Any, ...]
+"""A path to a value inside a document: map keys and list indexes, from the root; `NaiExt.value` is stepped through
+with the step `NaiExt`."""
 
 _EXT_RECORD: Final = 0x72
 _EXT_BUNDLE: Final = 0x62
@@ -121,6 +121,7 @@ class Undefined(enum.Enum):
 
 
 UNDEFINED: Final = Undefined.UNDEFINED
+"""JavaScript's `undefined` in a decoded document (msgpackr writes it apart from `null`, which is None)."""
 
 
 class JSMap(dict[Any, Any]):

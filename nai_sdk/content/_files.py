@@ -622,6 +622,7 @@ class LorebookFile:
 # --- reading ----------------------------------------------------------------------------------------------------
 
 AnyStoryFile: TypeAlias = StoryFile | ScenarioFile | LorebookFile
+"""What `read_story` returns: a `.story`, `.scenario` or `.lorebook` file, by its content."""
 
 _KINDS: Final[dict[str, type[AnyStoryFile]]] = {
     "storyContainerVersion": StoryFile,

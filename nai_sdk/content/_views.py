@@ -255,13 +255,13 @@ class _View:
         parent: dict[str, Any] | None = None,
         key: str | None = None,
         where: str = "",
-        on_write: Callable[[], None] = _noop,
+        on_write: Callable[[], None] | None = None,
     ) -> None:
         self._data = data
         self._parent = parent
         self._key = key
         self._where = where
-        self._on_write = on_write
+        self._on_write = on_write if on_write is not None else _noop
 
     # -- plumbing shared with the fields --------------------------------------------------------------------------
 
@@ -777,7 +777,9 @@ class Lorebook(_View):
 # --- story content ----------------------------------------------------------------------------------------------
 
 
-class _Settings(_View):
+class StorySettings(_View):
+    """The `settings` of story content: the model, the AI module (`prefix`), the preset and its parameters."""
+
     __slots__ = ()
 
     model = _Field("model", _is_str, "a string", "")
@@ -857,9 +859,9 @@ class StoryContent(_View):
         return self._items(BannedSequenceGroup, "bannedSequenceGroups")
 
     @property
-    def settings(self) -> _Settings:
+    def settings(self) -> StorySettings:
         """The story's generation settings: `model`, `prefix` (the module), `preset`, `parameters`."""
-        return self._child(_Settings, "settings")
+        return self._child(StorySettings, "settings")
 
     @property
     def eos_sequences(self) -> list[Any]:
@@ -892,7 +894,7 @@ class StoryContent(_View):
         _check_list(data, "ephemeralContext", where, EphemeralEntry)
         _check_list(data, "phraseBiasGroups", where, PhraseBiasGroup)
         _check_list(data, "bannedSequenceGroups", where, BannedSequenceGroup)
-        _check_child(data, "settings", where, _Settings)
+        _check_child(data, "settings", where, StorySettings)
         story = data.get("story")
         if story is not None and not isinstance(story, dict):
             raise StoryFileError(f"must be an object, not {_kind(story)}", field=f"{where}.story" if where else "story")

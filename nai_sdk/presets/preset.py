@@ -158,10 +158,10 @@ _KNOWN: Final = _NUMBERS | _INTS | _BOOLS | _STRINGS | _TOKEN_LISTS | {"repetiti
 # `logit_bias_groups` is the web client's storage format, not the API's.
 _NOT_SENT: Final = frozenset({"textGenerationSettingsVersion", "bad_words_ids", "logit_bias_exp", "logit_bias_groups"})
 
-#: The default preset of a model whose preset folder has no `default.txt`. Erato: Dragonfruit, the default
-#: SillyTavern's NovelAI settings give Erato (`default_presets` in public/scripts/nai-settings.js) and the first
-#: official Erato preset by name. A model in neither list falls back to its first official preset by name.
 DOCUMENTED_DEFAULTS: Final[Mapping[str, str]] = {"llama-3-erato-v1": "Dragonfruit"}
+"""The default preset of a model whose preset folder has no `default.txt`. Erato: Dragonfruit, the default
+SillyTavern's NovelAI settings give Erato (`default_presets` in public/scripts/nai-settings.js) and the first
+official Erato preset by name. A model in neither list falls back to its first official preset by name."""
 
 # NovelAI's layout of a .preset file, used for presets made from scratch.
 _DEFAULT_KEY_ORDER: Final = ("presetVersion", "name", "id", "remoteId", "parameters", "model")

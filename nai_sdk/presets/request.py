@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["GENERATE_PATH", "GenerationRequest", "build_request"]
 
 GENERATE_PATH: Final = "/ai/generate"
+"""The route a `GenerationRequest` is sent to."""
 
 # Sigurd and Euterpe take the repetition penalty on another scale than the one presets and NovelAI's interface
 # use; NovelAI's client rescales it before sending.

@@ -21,10 +21,10 @@ from nai_sdk.presets._data import read_json
 
 __all__ = ["BanList", "BiasGroup", "GlobalSettings"]
 
-#: A ban or bias entry: a phrase (tokenized per model), a token list (sent as it is, so tied to one tokenizer),
-#: or NovelAI's stored form, `{"sequence": ...}` or `{"sequences": [...]}` (whose first item is used: NovelAI
-#: stores one tokenization per entry there).
 Entry = str | Sequence[int] | Mapping[str, Any]
+"""A ban or bias entry: a phrase (tokenized per model), a token list (sent as it is, so tied to one tokenizer), or
+NovelAI's stored form, `{"sequence": ...}` or `{"sequences": [...]}` (whose first item is used: NovelAI stores one
+tokenization per entry there)."""
 
 # The dinkus ("***") and asterism ("⁂") bias NovelAI's client applies when asked to, per tokenizer (values as in
 # novelai-api 0.34.1's GlobalSettings): none for Genji and Erato; Krake's has no asterism.

@@ -8,10 +8,10 @@ checkout). Nothing in the SDK proper imports this package.
 
 ``FakeNovelAI(split_hosts=True)`` serves the api, text and image hosts apart, each with only the routes NovelAI
 serves there today (``NovelAI(**server.urls, ...)``), and ``server.move_route(...)`` moves one mid-session; see
-:mod:`nai_sdk.testing._hosts`.
+`FakeNovelAI.move_route`.
 
 Faults can be injected per request (``X-Fake-Fault: status=429;retry-after=1``) or per server
-(``server.inject("/ai/generate", status=429, retry_after=1, times=3)``); see :mod:`nai_sdk.testing._faults`.
+(``server.inject("/ai/generate", status=429, retry_after=1, times=3)``); see `FakeNovelAI.inject` and `Fault`.
 Run it standalone with ``python -m nai_sdk.testing --port 8080 --state state.json`` (add ``--split-hosts`` for
 three hosts).
 """
@@ -19,12 +19,13 @@ three hosts).
 from ._app import ApiError, FakeConfig, build_app
 from ._faults import FAULT_HEADER, Fault, LoggedRequest, RequestLog, parse_fault
 from ._hosts import HostTable
-from ._server import FakeNovelAI, HostURLs
+from ._server import NO_BODY, FakeNovelAI, HostURLs
 from ._state import OBJECT_TYPES, TIERS, Account, FakeState
 from ._textgen import TEXT_MODELS, TextModel
 
 __all__ = [
     "FAULT_HEADER",
+    "NO_BODY",
     "OBJECT_TYPES",
     "TEXT_MODELS",
     "TIERS",

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 FAULT_HEADER = "x-fake-fault"
+"""The request header that injects a fault into that one request (`status=429;retry-after=1`)."""
 
 # Set by the middleware when it cuts a response on purpose, read by the log filter below: uvicorn logs an error
 # whenever an app returns without completing its response, which is exactly what a deliberate drop does.

@@ -20,11 +20,12 @@ from ._faults import Fault, FaultInjector, RequestLog, install_log_filter
 from ._hosts import ROLES, HostTable, Role
 from ._state import TIERS, Account, FakeState, new_id
 
-__all__ = ["FakeNovelAI", "HostURLs"]
+__all__ = ["NO_BODY", "FakeNovelAI", "HostURLs"]
 
 _START_TIMEOUT = 10.0
-# Tells "no body given" from a body of JSON null.
-_NO_BODY: Any = object()
+NO_BODY: Any = object()
+"""The default of `FakeNovelAI.inject(body=...)`: no body given, so the fault answers as its other settings say
+(`body=None` answers JSON `null`)."""
 
 
 class HostURLs(TypedDict):
@@ -259,7 +260,7 @@ class FakeNovelAI:
         drop_mid_stream: int | None = None,
         slow_stream: float = 0.0,
         cut: Literal["before", "after"] | None = None,
-        body: Any = _NO_BODY,
+        body: Any = NO_BODY,
     ) -> Fault:
         """Make the next ``times`` requests matching ``path`` misbehave (for clients that cannot set headers).
 
@@ -291,7 +292,7 @@ class FakeNovelAI:
             drop_mid_stream=drop_mid_stream,
             slow_stream=slow_stream,
             cut=cut,
-            body=None if body is _NO_BODY else json.dumps(body),
+            body=None if body is NO_BODY else json.dumps(body),
         )
         self.faults.add(path, fault, method=method, times=times)
         return fault

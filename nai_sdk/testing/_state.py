@@ -20,6 +20,7 @@ from typing import Any
 __all__ = ["OBJECT_TYPES", "TIERS", "Account", "FakeState", "TierPerks"]
 
 OBJECT_TYPES = ("stories", "storycontent", "aimodules", "presets", "shelf")
+"""The user object types the fake stores (`/user/objects/{type}`)."""
 
 STATE_VERSION = 1
 
@@ -51,6 +52,7 @@ TIERS: dict[int, TierPerks] = {
     2: TierPerks(1000, 10, 8192, False, 2000),
     3: TierPerks(1000, 10, 8192, True, 10000),
 }
+"""The fake's subscription tiers (0 Paper, 1 Tablet, 2 Scroll, 3 Opus) and what each allows."""
 
 
 def now_s() -> int:

@@ -74,6 +74,7 @@ TEXT_MODELS: Mapping[str, TextModel] = {
     "kayra-v1": _NERDSTASH,
     "llama-3-erato-v1": _LLAMA3,
 }
+"""The text models the fake generates for, by id, with the token width and vocabulary its answers use."""
 
 #: The models of the OpenAI-compatible API and the size of the made-up vocabulary of their ids. Ids: glm-4-6
 #: (SillyTavern issues 4575 and 4664), xialong-v1 (a NovelAI userscript's CHANGELOG, 2026-04-01); GLM-4's

@@ -12,9 +12,9 @@ from nai_sdk.errors import TokenEncodingError, TokenizerError
 
 __all__ = ["AllowedSpecial", "Tokenizer"]
 
-#: Which special-token strings `encode` turns into their special ids: "all" of them (the default, what NovelAI
-#: does), or only those in the set; any other special string is encoded as the plain text it is.
 AllowedSpecial: TypeAlias = Literal["all"] | AbstractSet[str]
+"""Which special-token strings `encode` turns into their special ids: "all" of them (the default, what NovelAI does),
+or only those in the set; any other special string is encoded as the plain text it is."""
 
 
 class Tokenizer(abc.ABC):

@@ -17,10 +17,10 @@ from nai_sdk.tokenizers._base import Tokenizer
 
 __all__ = ["DATA_DIR", "ENV_DIR", "TOKENIZER_NAMES", "get_tokenizer", "tokenizer_name"]
 
-#: The folder of the vendored tokenizer files and their manifest.
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
-#: The environment variable that points at another folder holding the same files.
+"""The folder of the vendored tokenizer files and their manifest."""
 ENV_DIR: Final = "NAI_TOKENIZER_DIR"
+"""The environment variable that points at another folder holding the same files."""
 _MANIFEST: Final = DATA_DIR / "MANIFEST.json"
 
 # tokenizer name -> its file in DATA_DIR (the manifest gives the file's sha256).
@@ -33,8 +33,8 @@ _FILES: Final = {
     "llama3": "llama3.json",
     "clip": "bpe_simple_vocab_16e6.txt.gz",
 }
-#: Every tokenizer name `get_tokenizer` accepts.
 TOKENIZER_NAMES: Final = tuple(_FILES)
+"""Every tokenizer name `get_tokenizer` accepts."""
 
 _cache: dict[tuple[str, str], Tokenizer] = {}
 _locks: dict[tuple[str, str], threading.Lock] = {}
