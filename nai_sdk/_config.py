@@ -156,8 +156,8 @@ class ClientOptions:
         sse_max_event: the largest event of an event stream (its data), in characters; a larger one is a
             `StreamError`.
         routes: hosts for route families, by path prefix (`{"/user/": "api"}`): they win over the spec's choice
-            of host (see `nai_sdk._routing`).
-        generation_slots: generations of the account in flight at once (NovelAI allows 1; see `nai_sdk._queue`).
+            of host (see the Configuration guide, "Hosts and routing").
+        generation_slots: generations of the account in flight at once (NovelAI allows 1; see the Streaming guide).
         queue_timeout: seconds a generation may wait in all (for a place, through 429s) before `QueueTimeoutError`;
             None waits without limit.
         min_generation_interval: seconds between the starts of two generations of the account (0: no pacing).

@@ -15,7 +15,7 @@ sha256, and every object with its type, id, meta, `changeIndex` and `lastUpdated
 with the account's encryption key, and that every encrypted object decrypts with the backup's own keystore. It
 never raises for a bad object or a missing file: it lists every failure in its report.
 
-This module does no HTTP; `nai_sdk.resources._backup` makes and restores backups through a client.
+This module does no HTTP; `nai.storage.backup` and `restore` make and restore backups through a client.
 """
 
 from __future__ import annotations

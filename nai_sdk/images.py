@@ -4,8 +4,8 @@ One class per model generation, each an attrs class with NovelAI's defaults: `V3
 `V4Params` (NAI Diffusion 4, with character prompts), `V45Params` (4.5, with character references too) and
 `V5Params` (V5). The same fields cover text-to-image, img2img (`image=`), inpainting (`image=` and `mask=`) and vibe
 transfer (`vibes=`). `request` builds the body the web client sends: the quality tags and the undesired-content
-preset are written into the prompts as the web client writes them, per model (`nai_sdk._image_tables` names the
-sources), and the action (`generate`, `img2img`, `infill`) and the inpainting model follow from the fields.
+preset are written into the prompts as the web client writes them, per model (the sources are named in the
+SDK's source code), and the action (`generate`, `img2img`, `infill`) and the inpainting model follow from the fields.
 
     params = V45Params(width=1024, height=1024, steps=28, seed=42, negative_prompt="blurry",
                        characters=[Character("1girl, red hair", center=(0.3, 0.5))], use_coords=True)
@@ -120,7 +120,7 @@ class NoiseSchedule(enum.StrEnum):
 
 
 class UCPreset(enum.StrEnum):
-    """The web client's undesired-content presets; which ones a model has: `nai_sdk._image_tables.UC_PRESETS`."""
+    """The web client's undesired-content presets; each model has its own set (the Images guide lists them)."""
 
     HEAVY = "heavy"
     LIGHT = "light"
@@ -855,7 +855,7 @@ def anlas_cost(
     active: bool = True,
     opus_usage_negative: bool = False,
 ) -> int:
-    """What a generation costs in Anlas, as NovelAI's web client computes it (sources: `nai_sdk._image_cost`).
+    """What a generation costs in Anlas, as NovelAI's web client computes it (the sources are named in the SDK's source code).
 
     Opus generates one image of a request free when it has at most 1024x1024 pixels and 28 steps; character
     references cost 5 an image on every tier; vibes beyond the fourth cost 2 each.
@@ -901,12 +901,12 @@ def anlas_cost(
 
 
 def director_cost(tool: DirectorTool | str, width: int, height: int, *, tier: str | int, active: bool = True) -> int:
-    """What a director tool costs in Anlas on a `width` x `height` image (sources: `nai_sdk._image_cost`)."""
+    """What a director tool costs in Anlas on a `width` x `height` image (the sources are named in the SDK's source code)."""
     return cost.director_price(str(DirectorTool(tool)), width, height, tier=cost.tier_number(tier), active=active)
 
 
 def upscale_cost(width: int, height: int) -> int:
-    """What upscaling a `width` x `height` image costs in Anlas (sources: `nai_sdk._image_cost`).
+    """What upscaling a `width` x `height` image costs in Anlas (the sources are named in the SDK's source code).
 
     Raises:
         ImageParamsError: the image is larger than NovelAI upscales (1 megapixel).

@@ -10,7 +10,7 @@ Writes are safe by construction, with any number of devices, threads and tasks o
   `ConflictError` whose `.local` is your object and `.remote` the server's current one, fetched for you. It is
   never retried, so it never overwrites someone else's change;
 * a keystore that gained keys (a new story) is saved before the objects that need them, read-merge-write under
-  the client's keystore lock: the keys other devices wrote meanwhile are kept (see `nai_sdk.resources._keystore`);
+  the client's keystore lock: the keys other devices wrote meanwhile are kept (see the Storage guide);
 * a keystore or listing answer that is broken is refused, never taken for an empty account;
 * objects whose key is missing from the cached keystore make it re-read once (another device added the key).
 
