@@ -12,7 +12,7 @@ PYTHON_HIGHEST ?=
 PYENV_ROOT ?= $(HOME)/.pyenv
 IS_HIGHEST := import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(HIGHEST)")
 
-.PHONY: install venv generate check-generated lint test test-highest fuzz demo dist bench docs clean
+.PHONY: install venv generate check-generated lint test test-highest fuzz demo dist check-sdist bench docs clean
 
 install: $(STAMP)
 
@@ -78,6 +78,14 @@ demo: $(DEMO_STAMP)
 dist: install
 	rm -rf dist
 	$(PY) -m build --outdir dist .
+
+# The sdist stands alone: unpacked into a fresh folder, its own `make test` (a new .venv, the generation check,
+# lint and the whole suite) passes. Slow (a full install and run); not part of `make test`.
+check-sdist: dist
+	rm -rf build/sdist-check && mkdir -p build/sdist-check
+	tar -xzf dist/nai_sdk-*.tar.gz -C build/sdist-check
+	cd build/sdist-check/nai_sdk-* && { ! command -v npm >/dev/null || npm ci --no-audit --no-fund --loglevel=error; } && \
+	    $(MAKE) --no-print-directory test PYTHON=$(PYTHON)
 
 bench: install
 	$(PY) bench/run.py
