@@ -90,8 +90,10 @@ class Kind(enum.Enum):
     GENERATION = "generation"
 
 
-#: What a call returns: the generated parser's model (its `Operation`'s 2xx type), or the raw bytes of the answer.
-Result: TypeAlias = Literal["parsed", "content"]
+#: What a call returns: the generated parser's model (its `Operation`'s 2xx type), the raw bytes of the answer, or
+#: those bytes in a `bytearray` read chunk by chunk into place ("buffer": a large body is held once, where httpx's own
+#: read holds its chunks and their join at the same time).
+Result: TypeAlias = Literal["parsed", "content", "buffer"]
 
 
 @attrs.frozen
@@ -298,7 +300,44 @@ class _StrictAnswer:
         return getattr(self._response, name)
 
 
+#: Where `_exchange` leaves the body it read into a `bytearray` (`Result` "buffer").
+_BODY = "nai_sdk.body"
+
+
+def _buffer_size(response: httpx.Response) -> int | None:
+    """The size the body will have, if the answer says (and nothing decodes it on the way), else None."""
+    if response.headers.get("content-encoding", "identity").lower() not in ("", "identity"):
+        return None
+    length = response.headers.get("content-length", "")
+    return int(length) if length.isdigit() and len(length) < 16 else None
+
+
+class _Buffer:
+    """A body read chunk by chunk into one `bytearray`, sized once from `Content-Length` when the answer gives it."""
+
+    __slots__ = ("data", "filled")
+
+    def __init__(self, size: int | None) -> None:
+        self.data = bytearray(size) if size is not None else bytearray()
+        self.filled = 0
+
+    def add(self, chunk: bytes) -> None:
+        end = self.filled + len(chunk)
+        if end <= len(self.data) and self.filled < len(self.data):
+            self.data[self.filled : end] = chunk
+        else:
+            del self.data[self.filled :]
+            self.data += chunk
+        self.filled = end
+
+    def done(self) -> bytearray:
+        del self.data[self.filled :]
+        return self.data
+
+
 def _parse(call: Call, response: httpx.Response) -> Any:
+    if call.result == "buffer":
+        return response.extensions[_BODY]
     if call.result == "content":
         return response.content
     try:
@@ -550,13 +589,20 @@ class SyncHTTP:
         self.transport = transport
         self.hosts = _Hosts(options)
 
-    def _exchange(self, request: httpx.Request, read: bool) -> httpx.Response:
-        """One attempt: the response, its body read and the connection released when `read`."""
+    def _exchange(self, request: httpx.Request, read: bool, buffer: bool = False) -> httpx.Response:
+        """One attempt: the response, its body read and the connection released when `read` (a 2xx body into a
+        `bytearray` in `extensions`, with `buffer`)."""
         response = self.transport.handle_request(request)
         response.request = request
         if read:
             try:
-                response.read()
+                if buffer and 200 <= response.status_code < 300:
+                    body = _Buffer(_buffer_size(response))
+                    for chunk in response.iter_bytes():
+                        body.add(chunk)
+                    response.extensions[_BODY] = body.done()
+                else:
+                    response.read()
             finally:
                 response.close()
         return response
@@ -570,7 +616,7 @@ class SyncHTTP:
         attempt = 0
         while True:
             try:
-                response = self._exchange(request, read)
+                response = self._exchange(request, read, call.result == "buffer")
             except httpx.TransportError as exc:
                 delay = retry_delay(call.kind, attempt, self.options, exc=exc)
                 if delay is None:
@@ -633,15 +679,21 @@ class AsyncHTTP:
             getattr(transport, "fetch", None) if type(transport).__module__ == "nai_sdk._aiohttp" else None
         )
 
-    async def _exchange(self, request: httpx.Request, read: bool) -> httpx.Response:
-        """One attempt (see `SyncHTTP._exchange`); `AiohttpTransport.fetch` when the body is read anyway."""
-        if read and self._fetch is not None:
+    async def _exchange(self, request: httpx.Request, read: bool, buffer: bool = False) -> httpx.Response:
+        """One attempt (see `SyncHTTP._exchange`); `AiohttpTransport.fetch` when the body is read whole anyway."""
+        if read and not buffer and self._fetch is not None:
             return await self._fetch(request)
         response = await self.transport.handle_async_request(request)
         response.request = request
         if read:
             try:
-                await response.aread()
+                if buffer and 200 <= response.status_code < 300:
+                    body = _Buffer(_buffer_size(response))
+                    async for chunk in response.aiter_bytes():
+                        body.add(chunk)
+                    response.extensions[_BODY] = body.done()
+                else:
+                    await response.aread()
             finally:
                 await response.aclose()
         return response
@@ -652,7 +704,7 @@ class AsyncHTTP:
         attempt = 0
         while True:
             try:
-                response = await self._exchange(request, read)
+                response = await self._exchange(request, read, call.result == "buffer")
             except httpx.TransportError as exc:
                 delay = retry_delay(call.kind, attempt, self.options, exc=exc)
                 if delay is None:

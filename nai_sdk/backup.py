@@ -319,7 +319,7 @@ class _Bad(ValueError):
 class _Scanner:
     __slots__ = ("data",)
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | bytearray) -> None:
         self.data = data
 
     def skip(self, at: int) -> int:
@@ -327,7 +327,7 @@ class _Scanner:
         return end
 
     def byte(self, at: int) -> bytes:
-        return self.data[at : at + 1]
+        return bytes(self.data[at : at + 1])
 
     def expect(self, at: int, char: bytes, what: str) -> int:
         at = self.skip(at)
@@ -404,7 +404,7 @@ class _Scanner:
         return json.loads(self.data[start:end])
 
 
-def _check_utf8(content: bytes) -> None:
+def _check_utf8(content: bytes | bytearray) -> None:
     if content.isascii():
         return
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -509,7 +509,7 @@ def check_envelope(value: Any, object_type: str, where: str) -> dict[str, Any]:
     return value
 
 
-def parse_listing(content: bytes, object_type: str) -> list[ListedObject]:
+def parse_listing(content: bytes | bytearray, object_type: str) -> list[ListedObject]:
     """Every object of one page of `GET /user/objects/{type}`, with the exact bytes of its envelope.
 
     The whole page is checked before anything is returned. Nothing big is copied: each object's `raw` is a view

@@ -855,7 +855,7 @@ def anlas_cost(
     active: bool = True,
     opus_usage_negative: bool = False,
 ) -> int:
-    """What a generation costs in Anlas, as NovelAI's web client computes it (the sources are named in the SDK's source code).
+    """What a generation costs in Anlas, as NovelAI's web client computes it (its sources are cited in the code).
 
     Opus generates one image of a request free when it has at most 1024x1024 pixels and 28 steps; character
     references cost 5 an image on every tier; vibes beyond the fourth cost 2 each.
@@ -901,12 +901,12 @@ def anlas_cost(
 
 
 def director_cost(tool: DirectorTool | str, width: int, height: int, *, tier: str | int, active: bool = True) -> int:
-    """What a director tool costs in Anlas on a `width` x `height` image (the sources are named in the SDK's source code)."""
+    """What a director tool costs in Anlas on a `width` x `height` image (its sources are cited in the code)."""
     return cost.director_price(str(DirectorTool(tool)), width, height, tier=cost.tier_number(tier), active=active)
 
 
 def upscale_cost(width: int, height: int) -> int:
-    """What upscaling a `width` x `height` image costs in Anlas (the sources are named in the SDK's source code).
+    """What upscaling a `width` x `height` image costs in Anlas (its sources are cited in the code).
 
     Raises:
         ImageParamsError: the image is larger than NovelAI upscales (1 megapixel).

@@ -68,7 +68,7 @@ from nai_sdk.errors import (
     NovelAIError,
     ObjectFormatError,
 )
-from nai_sdk.resources._base import Flow, Kind, Progress, Step, call_content
+from nai_sdk.resources._base import Flow, Kind, Progress, Step, call_buffer, call_content
 from nai_sdk.resources._keystore import keystore_flow, save_keystore_flow
 
 if TYPE_CHECKING:
@@ -115,9 +115,11 @@ class _Pager:
         return self.limit
 
 
-def _list_page(object_type: str, offset: int, limit: int) -> Generator[Step, Any, bytes]:
-    # The raw bytes: a backup keeps each envelope exactly as sent, so it parses the page itself.
-    return (yield from call_content(get_objects.operation.bind(object_type, offset=offset, limit=limit, order="asc")))
+def _list_page(object_type: str, offset: int, limit: int) -> Generator[Step, Any, bytearray]:
+    # The raw bytes: a backup keeps each envelope exactly as sent, so it parses the page itself. Read into one
+    # buffer: a page holds the largest object, and the memory of a backup follows the page.
+    bound = get_objects.operation.bind(object_type, offset=offset, limit=limit, order="asc")
+    return (yield from call_buffer(bound))
 
 
 def _take(

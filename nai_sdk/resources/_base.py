@@ -31,6 +31,7 @@ __all__ = [
     "Resource",
     "Step",
     "call",
+    "call_buffer",
     "call_content",
 ]
 
@@ -75,6 +76,13 @@ def call_content(
         bound.operation, bound.kwargs, host=host, kind=kind, auth=auth, result="content", args=bound.args
     )
     return cast(bytes, result)
+
+
+def call_buffer(bound: Bound[Any], *, kind: Kind = Kind.IDEMPOTENT) -> Generator[Step, Any, bytearray]:
+    """Like `call_content`, for large answers: the body is read chunk by chunk into one `bytearray`, so the memory it
+    takes is its own size (httpx's own read holds the chunks and their join at once: twice it)."""
+    result = yield Call(bound.operation, bound.kwargs, kind=kind, result="buffer", args=bound.args)
+    return cast(bytearray, result)
 
 
 class Resource:
