@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import math
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -79,6 +81,8 @@ class RequestOptions(TransportOptions, total=False):
 
 
 _KNOWN = frozenset(RequestOptions.__optional_keys__)
+#: An HTTP field name (RFC 9110's token).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @attrs.frozen
@@ -121,9 +125,11 @@ def _headers(value: object) -> dict[str, str]:
     for name, text in value.items():
         if not isinstance(name, str) or not isinstance(text, str):
             raise ConfigurationError("extra_headers must map str names to str values")
-        if not (name.isascii() and text.isascii()) or "\n" in text or "\r" in text or not name.strip():
-            # Names are quoted, never values: a value may be a credential.
-            raise ConfigurationError(f"extra header {name!r} must be ASCII on one line, name and value")
+        if _TOKEN.fullmatch(name) is None:
+            raise ConfigurationError(f"extra header name {name[:60]!r} is not an HTTP field name")
+        if not text.isascii() or "\n" in text or "\r" in text or "\0" in text:
+            # The name is quoted, never the value: a value may be a credential.
+            raise ConfigurationError(f"extra header {name!r} must be ASCII on one line")
         headers[name] = text
     return headers
 
@@ -142,7 +148,13 @@ def _query(value: object) -> dict[str, QueryValue]:
 def _body(value: object) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(name, str) for name in value):
         raise ConfigurationError("extra_body must be a mapping with str keys (merged into a JSON object)")
-    return dict(value)
+    body = dict(value)
+    try:
+        # Refused now, not as a raw TypeError when the request is built.
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigurationError(f"extra_body is not JSON: {exc}") from None
+    return body
 
 
 def per_call(request: Mapping[str, Any]) -> PerCall | None:
