@@ -11,15 +11,20 @@ three.
 
 from __future__ import annotations
 
+import io
 import secrets
+import socket
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from _cli_helpers import ENV_NAMES, Result
 
 from nai_sdk import crypto
 from nai_sdk._client import AsyncNovelAI, NovelAI
 from nai_sdk._config import Backoff
+from nai_sdk.cli import main
 from nai_sdk.testing import FakeNovelAI
 
 #: Waits between retries short enough for tests, with the same shape as the defaults.
@@ -136,3 +141,35 @@ async def make_client(
 def nai(make_client: Callable[..., Any], creds: Credentials) -> Any:
     """A client of the parametrised kind, logged in by e-mail and password on a fresh account."""
     return make_client(email=creds.email, password=creds.password)
+
+
+# --- the nai command ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A loopback URL nothing listens on: a free port, bound and closed again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def clean_cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI tests' environment: none of `ENV_NAMES`, and an empty stdin."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """`run("generate", ...)`: `nai generate ...` in this process."""
+
+    def call(*argv: str) -> Result:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return call

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _cli_helpers import Result
 
 from nai_sdk import NovelAI, crypto
 from nai_sdk.cli import EXIT_API, EXIT_AUTH, EXIT_CONNECTION, EXIT_FAILURE, EXIT_FILE, EXIT_OK, EXIT_USAGE, main
@@ -23,6 +24,8 @@ from nai_sdk.cli._progress import ProgressBar
 from nai_sdk.content import UserObject
 from nai_sdk.testing import FakeNovelAI
 from tests.conftest import Credentials
+
+pytestmark = pytest.mark.usefixtures("clean_cli_env")
 
 COMMANDS = (
     "access-key",
@@ -37,46 +40,10 @@ COMMANDS = (
     "download",
     "fake-server",
 )
-ENV_NAMES = (
-    "NAI_TOKEN",
-    "NAI_USERNAME",
-    "NAI_PASSWORD",
-    "NAI_BASE_URL",
-    "NAI_API_BASE_URL",
-    "NAI_TEXT_BASE_URL",
-    "NAI_IMAGE_BASE_URL",
-    "NAI_MAX_RETRIES",
-    "NAI_TIMEOUT",
-)
 # "The lantern swung in the wind." with Erato's tokenizer (Llama 3), and its 4-bytes-a-token base64.
 LANTERN = "The lantern swung in the wind."
 LANTERN_ERATO = [791, 74265, 70955, 304, 279, 10160, 13]
 LANTERN_ERATO_B64 = "FwMAABkiAQArFQEAMAEAABcBAACwJwAADQAAAA=="
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Any:
-    def call(*argv: str) -> Result:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
 
 
 @pytest.fixture

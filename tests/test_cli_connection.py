@@ -6,68 +6,23 @@ the CLI configures between them.
 
 from __future__ import annotations
 
-import io
-import socket
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from _cli_helpers import Result
 
 from nai_sdk import Backoff
-from nai_sdk.cli import ExitCode, main
+from nai_sdk.cli import ExitCode
 from nai_sdk.cli._connect import CLI_BACKOFF, ConnectionLog, client_options, refused_connection_wait
 from nai_sdk.cli._parser import build_parser
 from nai_sdk.testing import FakeNovelAI
 from tests.conftest import Credentials
 
-ENV_NAMES = (
-    "NAI_TOKEN",
-    "NAI_USERNAME",
-    "NAI_PASSWORD",
-    "NAI_BASE_URL",
-    "NAI_API_BASE_URL",
-    "NAI_TEXT_BASE_URL",
-    "NAI_IMAGE_BASE_URL",
-    "NAI_MAX_RETRIES",
-    "NAI_TIMEOUT",
-)
+pytestmark = pytest.mark.usefixtures("clean_cli_env")
+
 HINTS = ("--base-url", "NAI_BASE_URL", "nai fake-server")
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def call(*argv: str) -> Result:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
-
-
-@pytest.fixture
-def closed_url() -> str:
-    """A loopback URL nothing listens on: bound to a free port, then closed."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import base64
 import io
 import os
 import re
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from _cli_helpers import Result
 
 from nai_sdk import NovelAI
 from nai_sdk._png import encode_png
@@ -27,54 +27,22 @@ from nai_sdk.cli._parser import build_parser
 from nai_sdk.testing import FakeNovelAI
 from tests.conftest import Credentials
 
-ENV_NAMES = (
-    "NAI_TOKEN",
-    "NAI_USERNAME",
-    "NAI_PASSWORD",
-    "NAI_BASE_URL",
-    "NAI_API_BASE_URL",
-    "NAI_TEXT_BASE_URL",
-    "NAI_IMAGE_BASE_URL",
-    "NAI_MAX_RETRIES",
-    "NAI_TIMEOUT",
-)
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+pytestmark = pytest.mark.usefixtures("clean_cli_env")
 
 
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+def run(run: Callable[..., Result], capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """conftest's `run`, with argparse's usage errors (a `SystemExit`) given back as their exit code."""
+
     def call(*argv: str) -> Result:
         try:
-            code = main(list(argv))
-        except SystemExit as exc:  # argparse's usage errors
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+            result: Result = run(*argv)
+        except SystemExit as exc:
+            captured = capsys.readouterr()
+            return Result(int(exc.code or 0), captured.out, captured.err)
+        return result
 
     return call
-
-
-@pytest.fixture
-def closed_url() -> str:
-    """A loopback URL nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -7,47 +7,20 @@ all be in that list, so a user who copies one from the help never meets an error
 from __future__ import annotations
 
 import argparse
-import io
 import re
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+from _cli_helpers import Result
 
-from nai_sdk.cli import ExitCode, main
+from nai_sdk.cli import ExitCode
 from nai_sdk.cli._models import accepted_names
 from nai_sdk.cli._parser import build_parser
 from nai_sdk.models import CHAT_MODELS, IMAGE_MODELS, TEXT_MODELS
 from nai_sdk.tokenizers import TOKENIZER_NAMES
 
-ENV_NAMES = ("NAI_TOKEN", "NAI_USERNAME", "NAI_PASSWORD", "NAI_BASE_URL")
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # No credentials and no server: a model error must come before either is needed.
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def call(*argv: str) -> Result:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
+pytestmark = pytest.mark.usefixtures("clean_cli_env")
 
 
 def _names(models: Mapping[str, Any]) -> set[str]:

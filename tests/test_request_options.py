@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import httpx
@@ -252,15 +251,8 @@ async def test_an_injected_async_httpx_client_sends_every_request_and_stays_open
     await http.aclose()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def test_trust_env_is_opt_in(fake: FakeNovelAI, creds: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    proxy = f"http://127.0.0.1:{_closed_port()}"
+def test_trust_env_is_opt_in(fake: FakeNovelAI, creds: Any, monkeypatch: pytest.MonkeyPatch, closed_url: str) -> None:
+    proxy = closed_url
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.setenv(name, proxy)
     monkeypatch.delenv("NO_PROXY", raising=False)
