@@ -173,3 +173,14 @@ def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, captured.out, captured.err)
 
     return call
+
+
+@pytest.fixture
+def login_env(monkeypatch: pytest.MonkeyPatch, fake: FakeNovelAI, creds: Credentials) -> Credentials:
+    """The fresh account's e-mail and password, and the fake's three hosts, in the environment (as a user sets them)."""
+    monkeypatch.setenv("NAI_API_BASE_URL", fake.api_url)
+    monkeypatch.setenv("NAI_TEXT_BASE_URL", fake.text_url)
+    monkeypatch.setenv("NAI_IMAGE_BASE_URL", fake.image_url)
+    monkeypatch.setenv("NAI_USERNAME", creds.email)
+    monkeypatch.setenv("NAI_PASSWORD", creds.password)
+    return creds

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -44,25 +43,6 @@ COMMANDS = (
 LANTERN = "The lantern swung in the wind."
 LANTERN_ERATO = [791, 74265, 70955, 304, 279, 10160, 13]
 LANTERN_ERATO_B64 = "FwMAABkiAQArFQEAMAEAABcBAACwJwAADQAAAA=="
-
-
-@pytest.fixture
-def login_env(monkeypatch: pytest.MonkeyPatch, fake: FakeNovelAI, creds: Credentials) -> Credentials:
-    """The fresh account's e-mail and password, and the fake's URLs, in the environment (as a user would set them)."""
-    for name, url in _host_env(fake).items():
-        monkeypatch.setenv(name, url)
-    monkeypatch.setenv("NAI_USERNAME", creds.email)
-    monkeypatch.setenv("NAI_PASSWORD", creds.password)
-    return creds
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _client(fake: FakeNovelAI, creds: Credentials) -> NovelAI:
@@ -218,8 +198,8 @@ def test_login_missing_email(run: Any, fake: FakeNovelAI) -> None:
     assert "--email" in result.err
 
 
-def test_login_unreachable_server(run: Any, closed_port: int) -> None:
-    url = f"http://127.0.0.1:{closed_port}"
+def test_login_unreachable_server(run: Any, closed_url: str) -> None:
+    url = closed_url
     result = run("login", "-e", "a@example.com", "--password", "pw-secret", "--base-url", url, "--max-retries", "0")
     _assert_clean_failure(result, EXIT_CONNECTION, "pw-secret")
     assert "cannot reach NovelAI" in result.err
@@ -440,8 +420,8 @@ def test_generate_without_subscription(
     assert "subscription" in result.err
 
 
-def test_generate_unreachable(run: Any, closed_port: int) -> None:
-    url = f"http://127.0.0.1:{closed_port}"
+def test_generate_unreachable(run: Any, closed_url: str) -> None:
+    url = closed_url
     result = run("generate", "Hi", "--token", "tok-secret", "--base-url", url, "--max-retries", "0")
     _assert_clean_failure(result, EXIT_CONNECTION, "tok-secret")
 

@@ -45,16 +45,6 @@ def run(run: Callable[..., Result], capsys: pytest.CaptureFixture[str]) -> Calla
     return call
 
 
-@pytest.fixture
-def login_env(monkeypatch: pytest.MonkeyPatch, fake: FakeNovelAI, creds: Credentials) -> Credentials:
-    monkeypatch.setenv("NAI_API_BASE_URL", fake.api_url)
-    monkeypatch.setenv("NAI_TEXT_BASE_URL", fake.text_url)
-    monkeypatch.setenv("NAI_IMAGE_BASE_URL", fake.image_url)
-    monkeypatch.setenv("NAI_USERNAME", creds.email)
-    monkeypatch.setenv("NAI_PASSWORD", creds.password)
-    return creds
-
-
 def _one_line(result: Result) -> None:
     assert result.err.startswith("nai: "), result
     assert 1 == result.err.count("\n"), result

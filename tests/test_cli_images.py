@@ -3,9 +3,7 @@ encode-vibe, cost and --dry-run."""
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,39 +16,9 @@ from nai_sdk.testing import FakeNovelAI
 from nai_sdk.testing._media import png_image, png_metadata
 from tests.conftest import Credentials
 
+pytestmark = pytest.mark.usefixtures("clean_cli_env")
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name in ("NAI_TOKEN", "NAI_USERNAME", "NAI_PASSWORD", "NAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-
-    def call(*argv: str) -> Result:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
-
-
-@pytest.fixture
-def login(monkeypatch: pytest.MonkeyPatch, fake: FakeNovelAI, creds: Credentials) -> Credentials:
-    monkeypatch.setenv("NAI_API_BASE_URL", fake.api_url)
-    monkeypatch.setenv("NAI_TEXT_BASE_URL", fake.text_url)
-    monkeypatch.setenv("NAI_IMAGE_BASE_URL", fake.image_url)
-    monkeypatch.setenv("NAI_USERNAME", creds.email)
-    monkeypatch.setenv("NAI_PASSWORD", creds.password)
-    return creds
 
 
 def png_file(path: Path, width: int = 64, height: int = 64, value: int = 80) -> Path:
@@ -151,7 +119,7 @@ def test_refused_settings_are_usage_errors(run: Any, argv: list[str], message: s
     assert message in result.err
 
 
-def test_generate_with_img2img_inpainting_and_vibes(run: Any, login: Credentials, tmp_path: Path) -> None:
+def test_generate_with_img2img_inpainting_and_vibes(run: Any, login_env: Credentials, tmp_path: Path) -> None:
     source = png_file(tmp_path / "source.png")
     mask = png_file(tmp_path / "mask.png", value=255)
     out = tmp_path / "out"
@@ -170,7 +138,7 @@ def test_generate_with_img2img_inpainting_and_vibes(run: Any, login: Credentials
     assert [0.6] == read_metadata(Path(vibed.out.strip())).comment["reference_strength_multiple"]
 
 
-def test_director_and_upscale(run: Any, login: Credentials, tmp_path: Path) -> None:
+def test_director_and_upscale(run: Any, login_env: Credentials, tmp_path: Path) -> None:
     source = png_file(tmp_path / "face.png", 128, 64)
     out = tmp_path / "out"
     result = run("image", "director", "emotion", str(source), "--emotion", "happy", "-o", str(out))

@@ -467,26 +467,12 @@ async def test_a_failed_story_upload_deletes_the_imported_content(nai: Any, fake
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake: Any, creds: Any) -> Any:
+def cli(clean_cli_env: None, login_env: Any, run: Any) -> Any:
     """`nai ...` against the fake, logged in through the environment; returns (exit code, stdout, stderr)."""
-    import io
-    import sys
-
-    from nai_sdk.cli import main
-
-    for name in ("NAI_TOKEN", "NAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NAI_API_BASE_URL", fake.api_url)
-    monkeypatch.setenv("NAI_TEXT_BASE_URL", fake.text_url)
-    monkeypatch.setenv("NAI_IMAGE_BASE_URL", fake.image_url)
-    monkeypatch.setenv("NAI_USERNAME", creds.email)
-    monkeypatch.setenv("NAI_PASSWORD", creds.password)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
 
     def call(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        result = run(*argv)
+        return result.code, result.out, result.err
 
     return call
 
